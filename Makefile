@@ -1,0 +1,63 @@
+# pgpool_stats: PGXS build of the extension, plus the core's unit tests.
+#
+#   make && sudo make install        the extension (pg_config on PATH picks the server)
+#   make unit                        GoogleTest of the core, with ASan + UBSan
+#   make format                      clang-format every C++ file
+#   make WERROR=1                    warnings are errors (CI does this)
+#
+# The whole test suite (unit, pg_regress, TAP) runs with tools/test.
+
+EXTENSION   = pgpool_stats
+MODULE_big  = pgpool_stats
+DATA        = sql/pgpool_stats--1.0.sql
+PGFILEDESC  = "pgpool_stats - connection budgets per application"
+
+CORE_OBJS   = src/core/admission.o src/core/ledger.o
+SHELL_OBJS  = src/pgpool_stats.o src/ledger_shmem.o src/admission_hook.o src/budget_sync.o \
+              src/worker.o src/views.o src/sql_boundary.o
+OBJS        = $(SHELL_OBJS) $(CORE_OBJS)
+
+# pg_regress suites (tools/test runs them on a temporary instance with the
+# library preloaded; `make installcheck` runs them against a server that
+# already preloads it).
+REGRESS      = budgets privileges
+REGRESS_OPTS = --inputdir=test/regress --outputdir=test/regress
+
+# No LLVM bitcode: nothing of ours runs inside JIT-compiled expressions, and
+# PGXS would compile our C++ with clang and its own flags, not ours.
+override with_llvm = no
+
+PG_CONFIG ?= pg_config
+WARNINGS   = -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Wno-register
+PG_CXXFLAGS = -std=c++17 -fno-rtti -Isrc $(WARNINGS) $(if $(WERROR),-Werror)
+SHLIB_LINK  = -lstdc++
+
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+# The core must not see PostgreSQL: compile it without the server's include path.
+CORE_CXXFLAGS = -std=c++17 -O2 -g -fPIC -Isrc $(WARNINGS) $(if $(WERROR),-Werror)
+src/core/%.o: src/core/%.cpp src/core/*.hpp
+	$(CXX) $(CORE_CXXFLAGS) -c -o $@ $<
+
+$(SHELL_OBJS): src/*.hpp src/core/*.hpp
+
+# ---------------------------------------------------------------------------
+# Unit tests of the core: GoogleTest, sanitizers on.
+UNIT_DIR     = test/unit
+UNIT_BIN     = $(UNIT_DIR)/core_tests
+UNIT_SRCS    = $(wildcard $(UNIT_DIR)/*_test.cpp) src/core/admission.cpp src/core/ledger.cpp
+SANITIZE     = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+
+$(UNIT_BIN): $(UNIT_SRCS) src/core/*.hpp
+	$(CXX) -std=c++17 -O1 -g -Isrc $(WARNINGS) $(if $(WERROR),-Werror) $(SANITIZE) \
+		-o $@ $(UNIT_SRCS) -lgtest -lgtest_main -pthread
+
+.PHONY: unit format
+unit: $(UNIT_BIN)
+	$(UNIT_BIN)
+
+format:
+	clang-format -i src/*.cpp src/*.hpp src/core/*.cpp src/core/*.hpp test/unit/*.cpp
+
+EXTRA_CLEAN = $(UNIT_BIN) test/regress/results test/regress/regression.diffs test/regress/regression.out

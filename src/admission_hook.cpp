@@ -1,0 +1,274 @@
+// Admission at login: ClientAuthentication_hook charges each counted session
+// to its application in the ledger, or refuses it with FATAL 53300.
+//
+// Why this hook: it runs in the new backend after authentication succeeded and
+// before the client is told so, inside a transaction that can read the shared
+// catalogs (rolsuper, role membership), and before the database is opened, so
+// a refused login costs no more than a failed password.
+//
+// Release: a before_shmem_exit callback, registered before the session is
+// charged, releases it on every way out of the process (normal exit, FATAL
+// later in startup, pg_terminate_backend, client gone). A crash resets shared
+// memory instead.
+
+#include <algorithm>
+
+#include "shell.hpp"
+
+extern "C" {
+#include "access/htup_details.h"
+#include "catalog/pg_authid.h"
+#include "common/string.h"
+#include "libpq/auth.h"
+#include "libpq/libpq-be.h"
+#include "libpq/libpq.h"
+#include "miscadmin.h"
+#include "postmaster/postmaster.h"
+#include "replication/walsender.h"
+#include "storage/ipc.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/syscache.h"
+#include "utils/timeout.h"
+#include "utils/timestamp.h"
+#include "utils/wait_event.h"
+}
+
+namespace pgpool_stats {
+
+namespace {
+
+ClientAuthentication_hook_type prev_client_auth_hook = nullptr;
+
+// This backend's charge. Plain statics: the exit callback reads them.
+int32 charged_entry = -1;          // entry the session is charged to
+int32 waiting_entry = -1;          // entry whose admission_waiting counts us
+TimestampTz charged_at = 0;
+bool exit_callback_registered = false;
+
+// How long a login waits for the worker's first load of the budgets after a
+// start or crash restart before it is admitted without them (fail open).
+constexpr long kBudgetLoadWaitMs = 5000;
+// A waiting login wakes at least this often to notice a vanished client.
+constexpr long kWaitSliceMs = 100;
+// Leave this much of authentication_timeout for our own clear rejection.
+constexpr long kAuthTimeoutMarginMs = 250;
+
+void release_session(int, Datum) {
+    if (charged_entry < 0 && waiting_entry < 0) return;
+    ledger_lock_exclusive();
+    if (charged_entry >= 0)
+        ledger->release(charged_entry, GetCurrentTimestamp() - charged_at);
+    if (waiting_entry >= 0) ledger->abandon_wait(waiting_entry);
+    ledger_unlock();
+    charged_entry = waiting_entry = -1;
+    ConditionVariableBroadcast(&shared->ledger_changed);
+}
+
+// application_name as the startup packet set it: the parameter, or else
+// "-c application_name=..." in the options parameter, cleaned to printable
+// ASCII the way PostgreSQL cleans it, so the charge matches pg_stat_activity.
+void startup_application_name(Port* port, char (&out)[NAMEDATALEN]) {
+    const char* name = port->application_name;
+    char* from_options = nullptr;
+    if (name == nullptr && port->cmdline_options != nullptr) {
+        int maxac = 2 + (static_cast<int>(strlen(port->cmdline_options)) + 1) / 2;
+        char** av = static_cast<char**>(palloc(maxac * sizeof(char*)));
+        int ac = 0;
+        pg_split_opts(av, &ac, port->cmdline_options);
+        for (int i = 0; i < ac; ++i) {
+            const char* opt = av[i];
+            if (strcmp(opt, "-c") == 0 && i + 1 < ac)
+                opt = av[++i];
+            else if (strncmp(opt, "-c", 2) == 0)
+                opt += 2;
+            else if (strncmp(opt, "--", 2) == 0)
+                opt += 2;
+            else
+                continue;
+            if (pg_strncasecmp(opt, "application_name=", 17) == 0 ||
+                pg_strncasecmp(opt, "application-name=", 17) == 0)
+                from_options = pstrdup(opt + 17);
+        }
+        if (from_options != nullptr) {
+            pg_clean_ascii(from_options);
+            name = from_options;
+        }
+    }
+    strlcpy(out, name ? name : "", NAMEDATALEN);
+}
+
+bool role_is_superuser(const char* role_name) {
+    HeapTuple tuple = SearchSysCache1(AUTHNAME, CStringGetDatum(role_name));
+    if (!HeapTupleIsValid(tuple)) return false;  // InitPostgres refuses it later
+    bool super = ((Form_pg_authid) GETSTRUCT(tuple))->rolsuper;
+    ReleaseSysCache(tuple);
+    return super;
+}
+
+// The role is listed in allowed_roles, or is a member of a listed role (like
+// "+role" in pg_hba.conf).
+bool role_allowed(const char* role_name, const core::Budget& budget) {
+    Oid role = get_role_oid(role_name, true);
+    for (int k = 0; k < budget.allowed_role_count; ++k) {
+        if (strcmp(budget.allowed_roles[k], role_name) == 0) return true;
+        Oid listed = get_role_oid(budget.allowed_roles[k], true);
+        if (OidIsValid(role) && OidIsValid(listed) && is_member_of_role_nosuper(role, listed))
+            return true;
+    }
+    return false;
+}
+
+// After a start or a crash restart, wait (bounded) until the worker has loaded
+// the budgets, so the first logins are not admitted against an empty table.
+void wait_for_budgets() {
+    TimestampTz give_up = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), kBudgetLoadWaitMs);
+    for (;;) {
+        ledger_lock_shared();
+        bool loaded = shared->budgets_loaded;
+        ledger_unlock();
+        if (loaded) break;
+        long left = TimestampDifferenceMilliseconds(GetCurrentTimestamp(), give_up);
+        if (left <= 0) {
+            ereport(LOG, (errmsg("pgpool_stats: budgets not loaded yet; admitting without them"),
+                          errhint("Check that the pgpool_stats worker is running.")));
+            break;
+        }
+        ConditionVariableTimedSleep(&shared->ledger_changed, std::min(left, kWaitSliceMs),
+                                    PG_WAIT_EXTENSION);
+    }
+    ConditionVariableCancelSleep();
+}
+
+// When the wait for a slot must end: admission_timeout, but always before
+// authentication_timeout fires, so the client gets our rejection, not a
+// generic timeout.
+TimestampTz admission_deadline(TimestampTz now, int64 admission_timeout_ms) {
+    TimestampTz deadline = TimestampTzPlusMilliseconds(now, admission_timeout_ms);
+    if (get_timeout_active(STATEMENT_TIMEOUT)) {
+        TimestampTz auth_end = get_timeout_finish_time(STATEMENT_TIMEOUT);
+        deadline = std::min(deadline, TimestampTzPlusMilliseconds(auth_end, -kAuthTimeoutMarginMs));
+    }
+    return deadline;
+}
+
+void reject(const char* app, const core::AdmissionResult& r) {
+    const core::AdmissionFacts& f = r.facts;
+    if (r.verdict == core::Verdict::kRejectBudgetFull) {
+        ereport(FATAL,
+                (errcode(ERRCODE_TOO_MANY_CONNECTIONS),
+                 errmsg("too many connections for application \"%s\"", app),
+                 errdetail("%d of %d connections in use; the budget of \"%s\" allows %d.", f.used,
+                           f.max_connections, app, f.max_connections),
+                 errhint("Lower the pool size of the application's instances, or raise its budget "
+                         "with pgpool_stats.set_budget('%s', ...).",
+                         app)));
+    }
+    ereport(FATAL,
+            (errcode(ERRCODE_TOO_MANY_CONNECTIONS),
+             errmsg("no unreserved connection slot for application \"%s\"", app),
+             errdetail("%d of %d connection slots in use; %lld of the free ones are reserved for "
+                       "other applications.",
+                       f.counted_total, f.capacity,
+                       static_cast<long long>(std::min<int64>(
+                           f.others_reserved_unused, std::max(0, f.capacity - f.counted_total)))),
+             errhint("Give \"%s\" reserved_connections, lower other applications' "
+                     "reserved_connections, or raise max_connections.",
+                     app)));
+}
+
+void refuse_role(const char* app, const char* role) {
+    ereport(FATAL, (errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
+                    errmsg("role \"%s\" may not connect as application \"%s\"", role, app),
+                    errdetail("The budget of \"%s\" lists the roles allowed to use its name.", app),
+                    errhint("Connect with another application_name, or add the role to "
+                            "allowed_roles with pgpool_stats.set_budget().")));
+}
+
+void admit_session(Port* port) {
+    char app[NAMEDATALEN];
+    startup_application_name(port, app);
+    const bool superuser = role_is_superuser(port->user_name);
+    const bool exempt = superuser && guc_exempt_superusers;
+
+    if (!exit_callback_registered) {
+        // Before the charge: there is no moment at which we hold a charge
+        // without a way to give it back.
+        before_shmem_exit(release_session, 0);
+        exit_callback_registered = true;
+    }
+    if (!exempt) wait_for_budgets();
+
+    TimestampTz now = GetCurrentTimestamp();
+    bool table_full = false;
+    bool announce_overflow = false;
+    ledger_lock_exclusive();
+    int32 entry = ledger->find_or_add(app, now, &table_full);
+    if (table_full && !shared->overflow_logged) announce_overflow = shared->overflow_logged = true;
+    const bool budgeted = ledger->entry(entry).has_budget;
+    core::Budget budget = budgeted ? ledger->entry(entry).budget : core::unlimited_budget();
+    ledger_unlock();
+
+    if (announce_overflow)
+        ereport(LOG, (errmsg("pgpool_stats: application table is full (%d applications); new "
+                             "applications are counted as \"(other)\"",
+                             guc_max_applications),
+                      errhint("Raise pgpool_stats.max_applications.")));
+
+    const bool enforced = guc_enforce && budget.mode == core::BudgetMode::kEnforce;
+    if (budget.roles_restricted() && !exempt && !role_allowed(port->user_name, budget)) {
+        ledger_lock_exclusive();
+        ledger->record_refusal(entry, enforced, now);
+        ledger_unlock();
+        if (enforced) refuse_role(app, port->user_name);
+    }
+
+    const TimestampTz deadline = admission_deadline(now, budget.admission_timeout_ms);
+    core::AdmissionRequest req{exempt, guc_enforce, false, false};
+    for (;;) {
+        req.may_wait = budget.admission_timeout_ms > 0 && now < deadline;
+        ledger_lock_exclusive();
+        core::AdmissionResult r = ledger->try_admit(entry, req, now);
+        if (r.outcome == core::Outcome::kAdmitted) {
+            charged_entry = entry;
+            charged_at = now;
+        }
+        ledger_unlock();
+        waiting_entry = r.outcome == core::Outcome::kWait ? entry : -1;
+        if (r.outcome != core::Outcome::kWait) {
+            if (req.already_waiting) ConditionVariableCancelSleep();
+            if (r.outcome == core::Outcome::kRejected) reject(app, r);
+            return;
+        }
+        req.already_waiting = true;
+        if (!pq_check_connection()) {
+            // The client left while waiting: nothing is charged; the exit
+            // callback takes us out of admission_waiting.
+            ereport(FATAL, (errcode(ERRCODE_CONNECTION_FAILURE),
+                            errmsg("client of application \"%s\" disconnected while waiting for "
+                                   "admission",
+                                   app)));
+        }
+        long left = TimestampDifferenceMilliseconds(GetCurrentTimestamp(), deadline);
+        ConditionVariableTimedSleep(&shared->ledger_changed, std::max(1L, std::min(left, kWaitSliceMs)),
+                                    PG_WAIT_EXTENSION);
+        now = GetCurrentTimestamp();
+    }
+}
+
+void client_authentication(Port* port, int status) {
+    if (prev_client_auth_hook) prev_client_auth_hook(port, status);
+    // A failed authentication is never counted; replication connections are
+    // never touched.
+    if (status != STATUS_OK || am_walsender || ledger == nullptr) return;
+    admit_session(port);
+}
+
+}  // namespace
+
+void install_admission_hook() {
+    prev_client_auth_hook = ClientAuthentication_hook;
+    ClientAuthentication_hook = client_authentication;
+}
+
+}  // namespace pgpool_stats

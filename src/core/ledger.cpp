@@ -1,0 +1,416 @@
+#include "ledger.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+namespace pgpool_stats::core {
+
+namespace {
+
+constexpr uint32_t kMagic = 0x7067706c;  // "pgpl"
+
+constexpr size_t align8(size_t n) noexcept { return (n + 7) & ~size_t{7}; }
+
+int32_t index_slots_for(int32_t max_applications) noexcept {
+    // Load factor at most 1/2 keeps linear probing short.
+    int32_t slots = 16;
+    while (slots < 2 * (max_applications + 1)) slots *= 2;
+    return slots;
+}
+
+uint64_t name_hash(const char* name) noexcept {
+    uint64_t h = 1469598103934665603ULL;  // FNV-1a
+    for (const unsigned char* p = reinterpret_cast<const unsigned char*>(name); *p; ++p) {
+        h ^= *p;
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+int64_t unused_of(const ApplicationEntry& e) noexcept {
+    if (!e.in_use || !e.has_budget) return 0;
+    return std::max<int64_t>(0, int64_t{e.budget.reserved_connections} - e.connections);
+}
+
+}  // namespace
+
+void copy_name(char (&dst)[kNameBytes], const char* src) noexcept {
+    size_t n = std::strlen(src);
+    if (n > kNameBytes - 1) n = kNameBytes - 1;
+    std::memcpy(dst, src, n);
+    std::memset(dst + n, 0, kNameBytes - n);
+}
+
+size_t Ledger::bytes_needed(int32_t max_applications) noexcept {
+    return align8(sizeof(Ledger)) +
+           align8(sizeof(ApplicationEntry) * static_cast<size_t>(max_applications + 1)) +
+           align8(sizeof(int32_t) * static_cast<size_t>(max_applications)) +
+           align8(sizeof(int32_t) * static_cast<size_t>(index_slots_for(max_applications)));
+}
+
+ApplicationEntry* Ledger::entries() noexcept {
+    return reinterpret_cast<ApplicationEntry*>(reinterpret_cast<char*>(this) +
+                                               align8(sizeof(Ledger)));
+}
+const ApplicationEntry* Ledger::entries() const noexcept {
+    return const_cast<Ledger*>(this)->entries();
+}
+int32_t* Ledger::free_stack() noexcept {
+    return reinterpret_cast<int32_t*>(
+        reinterpret_cast<char*>(entries()) +
+        align8(sizeof(ApplicationEntry) * static_cast<size_t>(max_applications_ + 1)));
+}
+int32_t* Ledger::index() noexcept {
+    return reinterpret_cast<int32_t*>(
+        reinterpret_cast<char*>(free_stack()) +
+        align8(sizeof(int32_t) * static_cast<size_t>(max_applications_)));
+}
+const int32_t* Ledger::index() const noexcept { return const_cast<Ledger*>(this)->index(); }
+
+Ledger* Ledger::create(void* memory, int32_t max_applications, int32_t capacity,
+                       int64_t now) noexcept {
+    std::memset(memory, 0, bytes_needed(max_applications));
+    Ledger* l = static_cast<Ledger*>(memory);
+    l->magic_ = kMagic;
+    l->max_applications_ = max_applications;
+    l->index_slots_ = index_slots_for(max_applications);
+    l->capacity_ = capacity;
+    // Entry numbers 1..max are free; pop order gives 1 first.
+    int32_t* stack = l->free_stack();
+    for (int32_t k = 0; k < max_applications; ++k) stack[k] = max_applications - k;
+    l->free_top_ = max_applications;
+    int32_t* idx = l->index();
+    for (int32_t s = 0; s < l->index_slots_; ++s) idx[s] = -1;
+
+    ApplicationEntry& other = l->entries()[kOtherEntry];
+    copy_name(other.name, kOtherName);
+    other.in_use = true;
+    other.stats_reset_at = now;
+    return l;
+}
+
+bool Ledger::valid() const noexcept { return magic_ == kMagic; }
+
+int32_t Ledger::slot_of(const char* name) const noexcept {
+    const int32_t* idx = index();
+    const uint32_t mask = static_cast<uint32_t>(index_slots_ - 1);
+    for (uint32_t s = static_cast<uint32_t>(name_hash(name)) & mask;; s = (s + 1) & mask) {
+        int32_t e = idx[s];
+        if (e < 0) return -1;
+        if (std::strncmp(entries()[e].name, name, kNameBytes) == 0) return static_cast<int32_t>(s);
+    }
+}
+
+int32_t Ledger::find(const char* name) const noexcept {
+    char key[kNameBytes];
+    copy_name(key, name);
+    int32_t s = slot_of(key);
+    return s < 0 ? -1 : index()[s];
+}
+
+int32_t Ledger::find_or_add(const char* name, int64_t now, bool* table_full) noexcept {
+    char key[kNameBytes];
+    copy_name(key, name);
+    *table_full = false;
+    int32_t s = slot_of(key);
+    if (s >= 0) {
+        int32_t e = index()[s];
+        entries()[e].last_seen_at = now;
+        return e;
+    }
+    if (free_top_ == 0) {
+        *table_full = true;
+        other_used_ = true;
+        entries()[kOtherEntry].last_seen_at = now;
+        return kOtherEntry;
+    }
+    int32_t e = free_stack()[--free_top_];
+    ApplicationEntry& entry = entries()[e];
+    std::memset(&entry, 0, sizeof entry);
+    std::memcpy(entry.name, key, kNameBytes);
+    entry.in_use = true;
+    entry.last_seen_at = now;
+    entry.stats_reset_at = now;
+    const uint32_t mask = static_cast<uint32_t>(index_slots_ - 1);
+    uint32_t slot = static_cast<uint32_t>(name_hash(key)) & mask;
+    while (index()[slot] >= 0) slot = (slot + 1) & mask;
+    index()[slot] = e;
+    ++tracked_;
+    return e;
+}
+
+void Ledger::unindex(int32_t slot) noexcept {
+    // Backward-shift deletion: move later members of the probe run into the
+    // hole when their home slot is not between the hole and themselves.
+    int32_t* idx = index();
+    const uint32_t mask = static_cast<uint32_t>(index_slots_ - 1);
+    uint32_t hole = static_cast<uint32_t>(slot);
+    idx[hole] = -1;
+    for (uint32_t s = (hole + 1) & mask; idx[s] >= 0; s = (s + 1) & mask) {
+        uint32_t home = static_cast<uint32_t>(name_hash(entries()[idx[s]].name)) & mask;
+        bool home_in_gap = ((s - home) & mask) < ((s - hole) & mask);
+        if (home_in_gap) continue;
+        idx[hole] = idx[s];
+        idx[s] = -1;
+        hole = s;
+    }
+}
+
+void Ledger::remove(int32_t i) noexcept {
+    int32_t s = slot_of(entries()[i].name);
+    if (s >= 0) unindex(s);
+    std::memset(&entries()[i], 0, sizeof(ApplicationEntry));
+    free_stack()[free_top_++] = i;
+    --tracked_;
+}
+
+bool Ledger::idle_unbudgeted(int32_t i) const noexcept {
+    const ApplicationEntry& e = entries()[i];
+    return i != kOtherEntry && e.in_use && !e.has_budget && e.connections == 0 &&
+           e.admission_waiting == 0;
+}
+
+int32_t Ledger::room_for_budgets() const noexcept {
+    int32_t room = free_entries();
+    for (int32_t i = 1; i <= max_applications_; ++i)
+        if (idle_unbudgeted(i)) ++room;
+    return room;
+}
+
+int32_t Ledger::find_or_add_for_budget(const char* name, int64_t now, bool* table_full) noexcept {
+    if (free_top_ == 0 && find(name) < 0) {
+        int32_t victim = -1;
+        for (int32_t i = 1; i <= max_applications_; ++i)
+            if (idle_unbudgeted(i) &&
+                (victim < 0 || entries()[i].last_seen_at < entries()[victim].last_seen_at))
+                victim = i;
+        if (victim > 0) remove(victim);
+    }
+    const bool other_was_used = other_used_;
+    int32_t i = find_or_add(name, now, table_full);
+    if (*table_full) other_used_ = other_was_used;  // no session went to "(other)"
+    return i;
+}
+
+void Ledger::account_reservation(int32_t i, int sign) noexcept {
+    const ApplicationEntry& e = entries()[i];
+    int64_t unused = unused_of(e);
+    if (unused == 0) return;
+    if (e.budget.mode == BudgetMode::kMonitor)
+        reserved_unused_monitored_ += sign * unused;
+    else
+        reserved_unused_enforced_ += sign * unused;
+}
+
+int64_t Ledger::own_unused(int32_t i, BudgetMode mode) const noexcept {
+    const ApplicationEntry& e = entries()[i];
+    return (e.has_budget && e.budget.mode == mode) ? unused_of(e) : 0;
+}
+
+AdmissionResult Ledger::try_admit(int32_t i, const AdmissionRequest& req, int64_t now) noexcept {
+    ApplicationEntry& e = entries()[i];
+    const bool budgeted = e.has_budget;
+    const bool monitor = budgeted && e.budget.mode == BudgetMode::kMonitor;
+
+    AdmissionFacts facts{};
+    facts.max_connections = budgeted ? e.budget.max_connections : kNoCap;
+    facts.reserved_connections = budgeted ? e.budget.reserved_connections : 0;
+    facts.used = e.connections;
+    facts.counted_total = counted_total_;
+    facts.capacity = capacity_;
+
+    // What every reservation, monitor ones included, would decide.
+    AdmissionFacts all = facts;
+    all.others_reserved_unused = reserved_unused_enforced_ + reserved_unused_monitored_ -
+                                 own_unused(i, BudgetMode::kEnforce) -
+                                 own_unused(i, BudgetMode::kMonitor);
+    const Verdict if_all_enforced = decide_admission(all);
+
+    // What really binds: only enforce-mode reservations, and A's own cap only
+    // when A is in enforce mode.
+    AdmissionFacts real = facts;
+    real.others_reserved_unused = reserved_unused_enforced_ - own_unused(i, BudgetMode::kEnforce);
+    if (monitor) {
+        real.max_connections = kNoCap;
+        real.reserved_connections = 0;
+    }
+    const Verdict verdict = monitor ? if_all_enforced : decide_admission(real);
+    const bool real_admit = monitor || admitted(decide_admission(real));
+
+    AdmissionResult result{};
+    result.verdict = verdict;
+    result.facts = monitor ? all : real;
+
+    if (real_admit || req.exempt || !req.enforce) {
+        if (!admitted(if_all_enforced) && !req.exempt) ++e.would_reject;
+        if (req.already_waiting) --e.admission_waiting;
+        account_reservation(i, -1);
+        ++e.connections;
+        account_reservation(i, +1);
+        ++counted_total_;
+        ++e.admitted;
+        e.peak_connections = std::max(e.peak_connections, e.connections);
+        e.last_seen_at = now;
+        result.outcome = Outcome::kAdmitted;
+        return result;
+    }
+    if (req.may_wait) {
+        if (!req.already_waiting) ++e.admission_waiting;
+        result.outcome = Outcome::kWait;
+        return result;
+    }
+    if (req.already_waiting) --e.admission_waiting;
+    ++e.rejected;
+    e.last_rejected_at = now;
+    e.last_seen_at = now;
+    result.outcome = Outcome::kRejected;
+    return result;
+}
+
+void Ledger::abandon_wait(int32_t i) noexcept {
+    ApplicationEntry& e = entries()[i];
+    if (e.admission_waiting > 0) --e.admission_waiting;
+}
+
+void Ledger::release(int32_t i, int64_t session_micros) noexcept {
+    ApplicationEntry& e = entries()[i];
+    if (e.connections <= 0) return;  // never goes negative, even on a double release
+    account_reservation(i, -1);
+    --e.connections;
+    account_reservation(i, +1);
+    --counted_total_;
+    ++e.sessions_ended;
+    e.session_micros_total += std::max<int64_t>(0, session_micros);
+}
+
+void Ledger::record_refusal(int32_t i, bool real, int64_t now) noexcept {
+    ApplicationEntry& e = entries()[i];
+    if (real) {
+        ++e.rejected;
+        e.last_rejected_at = now;
+    } else {
+        ++e.would_reject;
+    }
+    e.last_seen_at = now;
+}
+
+void Ledger::set_budget(int32_t i, const Budget* budget) noexcept {
+    if (i == kOtherEntry) return;  // "(other)" never has a budget
+    account_reservation(i, -1);
+    ApplicationEntry& e = entries()[i];
+    e.has_budget = budget != nullptr;
+    e.budget = budget ? *budget : Budget{};
+    account_reservation(i, +1);
+}
+
+bool Ledger::apply_budget_change(const char* name, const Budget* budget, int64_t now) noexcept {
+    ++budget_generation_;
+    if (budget == nullptr) {
+        int32_t i = find(name);
+        if (i > 0) set_budget(i, nullptr);
+        return true;
+    }
+    bool full = false;
+    int32_t i = find_or_add_for_budget(name, now, &full);
+    if (full) return false;
+    set_budget(i, budget);
+    return true;
+}
+
+int32_t Ledger::replace_budgets(const NamedBudget* budgets, int32_t n, int64_t now) noexcept {
+    ++budget_generation_;
+    ApplicationEntry* es = entries();
+    for (int32_t i = 1; i <= max_applications_; ++i)
+        if (es[i].in_use && es[i].has_budget) set_budget(i, nullptr);
+    int32_t unplaced = 0;
+    for (int32_t k = 0; k < n; ++k) {
+        bool full = false;
+        int32_t i = find_or_add_for_budget(budgets[k].application_name, now, &full);
+        if (full)
+            ++unplaced;
+        else
+            set_budget(i, &budgets[k].budget);
+    }
+    return unplaced;
+}
+
+int32_t Ledger::evict_idle(int64_t cutoff) noexcept {
+    int32_t removed = 0;
+    ApplicationEntry* es = entries();
+    for (int32_t i = 1; i <= max_applications_; ++i) {
+        const ApplicationEntry& e = es[i];
+        if (idle_unbudgeted(i) && e.last_seen_at < cutoff) {
+            remove(i);
+            ++removed;
+        }
+    }
+    return removed;
+}
+
+void Ledger::reset_counters(int32_t i, int64_t now) noexcept {
+    for (int32_t k = 0; k <= max_applications_; ++k) {
+        if (i >= 0 && k != i) continue;
+        ApplicationEntry& e = entries()[k];
+        if (!e.in_use) continue;
+        e.peak_connections = e.connections;
+        e.admitted = e.rejected = e.would_reject = 0;
+        e.sessions_ended = e.session_micros_total = 0;
+        e.last_rejected_at = 0;
+        e.stats_reset_at = now;
+    }
+}
+
+CapacityFigures Ledger::capacity_figures() const noexcept {
+    CapacityFigures f{};
+    f.capacity = capacity_;
+    f.connections = counted_total_;
+    f.applications_tracked = tracked_;
+    f.applications_max = max_applications_;
+    const ApplicationEntry* es = entries();
+    for (int32_t i = 1; i <= max_applications_; ++i) {
+        const ApplicationEntry& e = es[i];
+        if (!e.in_use || !e.has_budget) continue;
+        f.reserved_total += e.budget.reserved_connections;
+        if (e.budget.capped()) f.budget_total += e.budget.max_connections;
+    }
+    f.reserved_unused = reserved_unused_enforced_ + reserved_unused_monitored_;
+    f.free_unreserved = std::max<int64_t>(0, int64_t{capacity_} - counted_total_ - f.reserved_unused);
+    return f;
+}
+
+int32_t Ledger::copy_entries(ApplicationEntry* out, int32_t max) const noexcept {
+    int32_t n = 0;
+    const ApplicationEntry* es = entries();
+    for (int32_t i = 0; i <= max_applications_ && n < max; ++i) {
+        if (!es[i].in_use) continue;
+        if (i == kOtherEntry && !other_used_) continue;
+        out[n++] = es[i];
+    }
+    return n;
+}
+
+bool Ledger::consistent() const noexcept {
+    int64_t total = 0, enforced = 0, monitored = 0;
+    int32_t tracked = 0;
+    const ApplicationEntry* es = entries();
+    for (int32_t i = 0; i <= max_applications_; ++i) {
+        const ApplicationEntry& e = es[i];
+        if (!e.in_use) continue;
+        if (e.connections < 0 || e.admission_waiting < 0) return false;
+        total += e.connections;
+        if (i != kOtherEntry) {
+            ++tracked;
+            if (find(e.name) != i) return false;
+        }
+        if (e.has_budget) {
+            if (e.budget.mode == BudgetMode::kMonitor)
+                monitored += unused_of(e);
+            else
+                enforced += unused_of(e);
+        }
+    }
+    return total == counted_total_ && tracked == tracked_ && enforced == reserved_unused_enforced_ &&
+           monitored == reserved_unused_monitored_ && tracked + free_top_ == max_applications_;
+}
+
+}  // namespace pgpool_stats::core

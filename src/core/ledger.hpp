@@ -1,0 +1,201 @@
+// The ledger: which application every counted session is charged to, the
+// budgets, and the counters of admission, in one fixed-size block of memory.
+//
+// The shell places the ledger in shared memory and serialises every call that
+// changes it with one LWLock (see src/ledger_shmem.cpp for the protocol). The
+// ledger itself does no locking, allocation or I/O and never throws, so it is
+// safe to call from a frame that PostgreSQL may longjmp out of, and it can be
+// exercised by unit tests on ordinary memory.
+//
+// Layout of the block: Ledger header, then (max_applications + 1) entries
+// (entry 0 is "(other)", where sessions go when the table is full), then a
+// stack of free entry numbers, then an open-addressing index of entry numbers
+// keyed by name hash (linear probing, deletion by backward shift, so no
+// tombstones ever fill it).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <type_traits>
+
+#include "admission.hpp"
+#include "budget.hpp"
+
+namespace pgpool_stats::core {
+
+inline constexpr int32_t kOtherEntry = 0;
+inline constexpr const char* kOtherName = "(other)";
+
+struct ApplicationEntry {
+    char name[kNameBytes];
+    bool in_use;
+    bool has_budget;
+    Budget budget;  // meaningful when has_budget
+
+    int32_t connections;        // counted sessions charged here now
+    int32_t admission_waiting;  // logins waiting for a slot now
+    int32_t peak_connections;   // since stats_reset_at
+
+    int64_t admitted;      // sessions admitted (including monitor and exempt)
+    int64_t rejected;      // logins refused
+    int64_t would_reject;  // logins a monitor budget (or enforce = off) let through
+    int64_t sessions_ended;
+    int64_t session_micros_total;  // summed life of ended sessions
+
+    // Timestamps in the caller's unit (the shell uses TimestampTz); 0 = never.
+    int64_t last_rejected_at;
+    int64_t last_seen_at;
+    int64_t stats_reset_at;
+};
+
+static_assert(std::is_standard_layout_v<ApplicationEntry> &&
+                  std::is_trivially_copyable_v<ApplicationEntry>,
+              "ApplicationEntry lives in shared memory");
+
+struct NamedBudget {
+    char application_name[kNameBytes];
+    Budget budget;
+};
+
+static_assert(std::is_trivially_copyable_v<NamedBudget>, "NamedBudget is palloc'd by the shell");
+
+// What a login asks of the ledger.
+struct AdmissionRequest {
+    bool exempt;           // a superuser while exempt_superusers is on
+    bool enforce;          // pgpool_stats.enforce
+    bool may_wait;         // the budget has admission_timeout and time is left
+    bool already_waiting;  // this login is counted in admission_waiting
+};
+
+enum class Outcome : uint8_t {
+    kAdmitted,  // charged: the caller must release exactly once
+    kRejected,  // not charged; counted in rejected
+    kWait,      // not charged; counted in admission_waiting, try again later
+};
+
+struct AdmissionResult {
+    Outcome outcome;
+    Verdict verdict;       // the rule that decided (for messages)
+    AdmissionFacts facts;  // the numbers behind it (for DETAIL)
+};
+
+// Figures of the whole server for the capacity view.
+struct CapacityFigures {
+    int32_t capacity;
+    int32_t connections;
+    int64_t reserved_total;
+    int64_t reserved_unused;
+    int64_t free_unreserved;
+    int64_t budget_total;  // sum of caps; applications without a cap add nothing
+    int32_t applications_tracked;
+    int32_t applications_max;
+};
+
+class Ledger {
+public:
+    static size_t bytes_needed(int32_t max_applications) noexcept;
+
+    // Formats `memory` (bytes_needed() bytes, suitably aligned) as an empty ledger.
+    static Ledger* create(void* memory, int32_t max_applications, int32_t capacity,
+                          int64_t now) noexcept;
+
+    // Entry number of `name`, or -1. `name` is at most kNameBytes - 1 bytes.
+    int32_t find(const char* name) const noexcept;
+
+    // Entry number of `name`, adding it when new. When the table is full the
+    // answer is kOtherEntry and *table_full is set.
+    int32_t find_or_add(const char* name, int64_t now, bool* table_full) noexcept;
+
+    // One step of admission for a login of entry `i`. Exact: called under the
+    // ledger's exclusive lock, with every other admission and release serialised.
+    AdmissionResult try_admit(int32_t i, const AdmissionRequest& req, int64_t now) noexcept;
+
+    // A waiting login gave up (timeout handled by try_admit; this is for exits).
+    void abandon_wait(int32_t i) noexcept;
+
+    // A charged session ended after living session_micros.
+    void release(int32_t i, int64_t session_micros) noexcept;
+
+    // A login refused before the rule was consulted (allowed_roles). `real` is
+    // false when monitor mode or enforce = off let it through.
+    void record_refusal(int32_t i, bool real, int64_t now) noexcept;
+
+    // Sets (budget != nullptr) or clears the budget of entry i.
+    void set_budget(int32_t i, const Budget* budget) noexcept;
+
+    // Applies one committed change: the budget of `name` is now `budget`
+    // (nullptr = dropped). Returns false when the table is full.
+    bool apply_budget_change(const char* name, const Budget* budget, int64_t now) noexcept;
+
+    // Makes the budgets exactly `budgets[0..n)`: the full reload from the table.
+    // Returns how many could not be placed because the table is full.
+    int32_t replace_budgets(const NamedBudget* budgets, int32_t n, int64_t now) noexcept;
+
+    // Forgets entries with no budget, no session and no waiter, last seen
+    // before `cutoff`. Returns how many were removed.
+    int32_t evict_idle(int64_t cutoff) noexcept;
+
+    // Zeroes the counters and peaks of entry i (all when i < 0).
+    void reset_counters(int32_t i, int64_t now) noexcept;
+
+    CapacityFigures capacity_figures() const noexcept;
+
+    // Copies the entries in use to out[0..max), "(other)" only when it has
+    // ever been used. Returns how many were copied.
+    int32_t copy_entries(ApplicationEntry* out, int32_t max) const noexcept;
+
+    const ApplicationEntry& entry(int32_t i) const noexcept { return entries()[i]; }
+    int32_t max_applications() const noexcept { return max_applications_; }
+    int32_t free_entries() const noexcept { return max_applications_ - tracked_; }
+
+    // Entries a budget can have: free ones plus idle entries without budget,
+    // which a budget displaces when the table is full.
+    int32_t room_for_budgets() const noexcept;
+    int32_t counted_total() const noexcept { return counted_total_; }
+    int32_t capacity() const noexcept { return capacity_; }
+    void set_capacity(int32_t capacity) noexcept { capacity_ = capacity; }
+    int64_t budget_generation() const noexcept { return budget_generation_; }
+    bool valid() const noexcept;
+
+    // Checks every redundant sum against a recount; for tests and assertions.
+    bool consistent() const noexcept;
+
+private:
+    ApplicationEntry* entries() noexcept;
+    const ApplicationEntry* entries() const noexcept;
+    int32_t* free_stack() noexcept;
+    int32_t* index() noexcept;
+    const int32_t* index() const noexcept;
+
+    int32_t slot_of(const char* name) const noexcept;  // index slot holding name, or -1
+    void unindex(int32_t slot) noexcept;
+    void remove(int32_t i) noexcept;
+    bool idle_unbudgeted(int32_t i) const noexcept;
+    // find_or_add for a budget: when full, forgets the least recently seen
+    // idle entry without budget to make room.
+    int32_t find_or_add_for_budget(const char* name, int64_t now, bool* table_full) noexcept;
+
+    // Adds (sign = +1) or removes (-1) entry i's unused reservation from the totals.
+    void account_reservation(int32_t i, int sign) noexcept;
+    int64_t own_unused(int32_t i, BudgetMode mode) const noexcept;
+
+    uint32_t magic_;
+    int32_t max_applications_;
+    int32_t index_slots_;  // power of two
+    int32_t capacity_;
+    int32_t counted_total_;
+    int32_t free_top_;
+    int32_t tracked_;
+    bool other_used_;
+    int64_t reserved_unused_enforced_;
+    int64_t reserved_unused_monitored_;
+    int64_t budget_generation_;
+};
+
+static_assert(std::is_standard_layout_v<Ledger> && std::is_trivially_copyable_v<Ledger>,
+              "Ledger lives in shared memory");
+
+// Copies a name into a fixed buffer, cut at kNameBytes - 1 bytes.
+void copy_name(char (&dst)[kNameBytes], const char* src) noexcept;
+
+}  // namespace pgpool_stats::core

@@ -1,0 +1,107 @@
+// Shared memory of pgpool_stats: the ledger and the state around it.
+//
+// Locking protocol
+// ----------------
+// One LWLock, the ledger lock (tranche "pgpool_stats"), protects everything in
+// SharedState and the whole core::Ledger:
+//   * admission (a login is charged), release (a session ends), budget changes
+//     (commit of a change, the worker's reload) and eviction take it
+//     EXCLUSIVE; each holds it for a handful of instructions: a hash lookup
+//     and a few counter updates, never I/O, never a catalog access, never a wait;
+//   * the views take it SHARED only long enough to memcpy the entries they
+//     show, and build tuples after releasing it.
+// Nothing is ever waited on while holding the lock: a login that must wait for
+// a slot releases it and sleeps on the ledger_changed condition variable,
+// which every release and every budget change broadcasts. The lock is never
+// taken while another LWLock is held, and ProcArrayLock is never taken at all.
+// No ereport happens while it is held.
+//
+// After a backend crash the postmaster re-creates shared memory, and the
+// ledger starts empty with every other session gone: that is the reset.
+
+#include "shell.hpp"
+
+extern "C" {
+#include "miscadmin.h"
+#include "postmaster/postmaster.h"
+#include "storage/ipc.h"
+#include "storage/shmem.h"
+#include "utils/timestamp.h"
+}
+
+namespace pgpool_stats {
+
+SharedState* shared = nullptr;
+core::Ledger* ledger = nullptr;
+
+namespace {
+
+constexpr const char* kTrancheName = "pgpool_stats";
+
+shmem_request_hook_type prev_shmem_request_hook = nullptr;
+shmem_startup_hook_type prev_shmem_startup_hook = nullptr;
+
+Size shared_size() {
+    return add_size(MAXALIGN(sizeof(SharedState)), core::Ledger::bytes_needed(guc_max_applications));
+}
+
+// Slots ordinary sessions can ever have: DESIGN.md's "capacity".
+int32 ordinary_capacity() {
+#if PG_VERSION_NUM >= 160000
+    return MaxConnections - SuperuserReservedConnections - ReservedConnections;
+#else
+    return MaxConnections - ReservedBackends;
+#endif
+}
+
+void request_shmem() {
+    if (prev_shmem_request_hook) prev_shmem_request_hook();
+    RequestAddinShmemSpace(shared_size());
+    RequestNamedLWLockTranche(kTrancheName, 1);
+}
+
+void startup_shmem() {
+    if (prev_shmem_startup_hook) prev_shmem_startup_hook();
+
+    LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+    bool found = false;
+    char* base = static_cast<char*>(ShmemInitStruct("pgpool_stats", shared_size(), &found));
+    shared = reinterpret_cast<SharedState*>(base);
+    void* ledger_memory = base + MAXALIGN(sizeof(SharedState));
+    if (!found) {
+        shared->lock = &(GetNamedLWLockTranche(kTrancheName))->lock;
+        ConditionVariableInit(&shared->ledger_changed);
+        shared->budgets_loaded = false;
+        shared->overflow_logged = false;
+        shared->worker_latch = nullptr;
+        ledger = core::Ledger::create(ledger_memory, guc_max_applications, ordinary_capacity(),
+                                      GetCurrentTimestamp());
+    } else {
+        ledger = static_cast<core::Ledger*>(ledger_memory);
+    }
+    LWLockRelease(AddinShmemInitLock);
+}
+
+}  // namespace
+
+void install_shmem_hooks() {
+    prev_shmem_request_hook = shmem_request_hook;
+    shmem_request_hook = request_shmem;
+    prev_shmem_startup_hook = shmem_startup_hook;
+    shmem_startup_hook = startup_shmem;
+}
+
+void ledger_lock_exclusive() { LWLockAcquire(shared->lock, LW_EXCLUSIVE); }
+void ledger_lock_shared() { LWLockAcquire(shared->lock, LW_SHARED); }
+void ledger_unlock() { LWLockRelease(shared->lock); }
+
+void require_shared_memory() {
+    if (shared == nullptr || ledger == nullptr || !ledger->valid())
+        ereport(ERROR,
+                (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+                 errmsg("pgpool_stats must be loaded via shared_preload_libraries"),
+                 errhint("Add pgpool_stats to shared_preload_libraries in postgresql.conf and "
+                         "restart the server.")));
+}
+
+}  // namespace pgpool_stats

@@ -1,0 +1,62 @@
+// Entry point: _PG_init defines the GUCs, asks for shared memory, installs the
+// admission hook and registers the worker. Nothing else happens at load.
+
+#include "shell.hpp"
+
+extern "C" {
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "utils/guc.h"
+
+PG_MODULE_MAGIC;
+
+PGDLLEXPORT void _PG_init(void);
+}
+
+namespace pgpool_stats {
+
+char* guc_database = nullptr;
+int guc_max_applications = 256;
+bool guc_enforce = true;
+bool guc_exempt_superusers = true;
+
+namespace {
+
+void define_gucs() {
+    DefineCustomStringVariable(
+        "pgpool_stats.database", "Database whose pgpool_stats.budget table holds the budgets.",
+        "The worker connects to it; budgets are cluster-wide.", &guc_database, "postgres",
+        PGC_POSTMASTER, 0, nullptr, nullptr, nullptr);
+    DefineCustomIntVariable("pgpool_stats.max_applications",
+                            "Number of distinct application names tracked in shared memory.",
+                            "Beyond it, new applications are counted as \"(other)\".",
+                            &guc_max_applications, 256, 16, 65536, PGC_POSTMASTER, 0, nullptr,
+                            nullptr, nullptr);
+    DefineCustomBoolVariable("pgpool_stats.enforce",
+                             "Refuse logins over budget (off: count them as would_reject only).",
+                             nullptr, &guc_enforce, true, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
+    DefineCustomBoolVariable("pgpool_stats.exempt_superusers",
+                             "Never refuse superuser logins (they are still counted).", nullptr,
+                             &guc_exempt_superusers, true, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
+    MarkGUCPrefixReserved("pgpool_stats");
+}
+
+}  // namespace
+
+}  // namespace pgpool_stats
+
+void _PG_init(void) {
+    // pg_upgrade loads every library in binary-upgrade mode to check it; we
+    // have nothing to do there and must not refuse to load.
+    if (IsBinaryUpgrade) return;
+    if (!process_shared_preload_libraries_in_progress)
+        ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+                        errmsg("pgpool_stats must be loaded via shared_preload_libraries"),
+                        errhint("Add pgpool_stats to shared_preload_libraries in postgresql.conf "
+                                "and restart the server.")));
+
+    pgpool_stats::define_gucs();
+    pgpool_stats::install_shmem_hooks();
+    pgpool_stats::install_admission_hook();
+    pgpool_stats::register_worker();
+}

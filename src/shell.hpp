@@ -1,0 +1,61 @@
+// Declarations shared by the files of the PostgreSQL shell.
+//
+// The shell is the only code that includes PostgreSQL headers. Its rule: in a
+// frame that may ereport (and so longjmp), hold only PODs, palloc'd memory and
+// PostgreSQL structures; never a C++ object with a destructor.
+#pragma once
+
+extern "C" {
+#include "postgres.h"
+
+#include "storage/condition_variable.h"
+#include "storage/latch.h"
+#include "storage/lwlock.h"
+}
+
+#include "core/ledger.hpp"
+
+namespace pgpool_stats {
+
+// GUCs (defined in pgpool_stats.cpp, documented in README.md).
+extern char* guc_database;
+extern int guc_max_applications;
+extern bool guc_enforce;
+extern bool guc_exempt_superusers;
+
+// The part of shared memory that is not the ledger; see ledger_shmem.cpp for
+// the locking protocol.
+struct SharedState {
+    LWLock* lock;                       // the ledger lock
+    ConditionVariable ledger_changed;   // a slot freed, budgets changed or loaded
+    bool budgets_loaded;                // the worker has read the budget table once
+    bool overflow_logged;               // "(other)" has been announced in the log
+    Latch* worker_latch;                // to ask the worker for an early reload
+};
+
+extern SharedState* shared;
+extern core::Ledger* ledger;
+
+// ledger_shmem.cpp
+void install_shmem_hooks();
+void ledger_lock_exclusive();
+void ledger_lock_shared();
+void ledger_unlock();
+void require_shared_memory();  // ERROR with a hint when not preloaded
+
+// admission_hook.cpp
+void install_admission_hook();
+
+// worker.cpp
+void register_worker();
+void wake_worker();
+
+// budget_sync.cpp
+// Reads pgpool_stats.budget (caller is in a transaction with a snapshot and
+// connected to SPI) and installs it as the whole set of budgets. Returns false
+// when a concurrent commit changed budgets meanwhile (try again).
+bool reload_budgets_from_table();
+// pgpool_stats.budget exists in this database.
+bool budget_table_exists();
+
+}  // namespace pgpool_stats

@@ -1,0 +1,35 @@
+// The one border between SQL-callable functions and C++.
+//
+// Every SQL-callable symbol is declared with PGPOOL_STATS_SQL_FUNCTION, which
+// emits a tiny extern "C" shim that runs the C++ body inside a catch-all. A
+// C++ exception never reaches PostgreSQL: its message is copied into a static
+// buffer inside the catch, and ereport runs only after the catch has ended, so
+// no exception object is alive during the longjmp.
+//
+// The body itself follows the shell's rule (shell.hpp): it may ereport, so it
+// holds no C++ object with a destructor.
+#pragma once
+
+extern "C" {
+#include "postgres.h"
+
+#include "fmgr.h"
+}
+
+namespace pgpool_stats {
+
+using SqlFunctionBody = Datum (*)(FunctionCallInfo);
+
+Datum call_guarded(SqlFunctionBody body, FunctionCallInfo fcinfo, const char* sql_name);
+
+}  // namespace pgpool_stats
+
+#define PGPOOL_STATS_SQL_FUNCTION(symbol)                                         \
+    extern "C" {                                                                  \
+    PG_FUNCTION_INFO_V1(symbol);                                                  \
+    }                                                                             \
+    static Datum symbol##_body(FunctionCallInfo fcinfo);                          \
+    extern "C" Datum symbol(PG_FUNCTION_ARGS) {                                   \
+        return pgpool_stats::call_guarded(symbol##_body, fcinfo, #symbol);        \
+    }                                                                             \
+    static Datum symbol##_body(FunctionCallInfo fcinfo)

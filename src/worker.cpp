@@ -1,0 +1,127 @@
+// The pgpool_stats background worker (backend_type "pgpool_stats").
+//
+// Connected to pgpool_stats.database, it loads the budgets into the ledger at
+// start and reloads them every second (the commit path applies changes at
+// once; the reload catches what no trigger sees), and forgets applications
+// that have been idle for long. Loop shape after worker_spi and pg_cron:
+// latch wait, interrupts, config reload, work.
+
+#include "shell.hpp"
+
+extern "C" {
+#include "access/xact.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/ipc.h"
+#include "storage/proc.h"
+#include "tcop/tcopprot.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+}
+
+namespace pgpool_stats {
+
+namespace {
+
+constexpr long kReloadEveryMs = 1000;
+// An application with no budget, no session and no login for this long is
+// forgotten, so that short-lived names do not fill the table; when the table
+// is nearly full the idle ones go sooner.
+constexpr int64 kForgetIdleAfterMs = 3600 * 1000;
+constexpr int64 kForgetIdleWhenCrowdedMs = 60 * 1000;
+
+// If the worker dies before its first load (a missing database, say), logins
+// must not keep waiting for it: mark the budgets loaded (empty) on the way out.
+void fail_open_on_exit(int, Datum) {
+    if (shared == nullptr) return;
+    ledger_lock_exclusive();
+    bool was_loaded = shared->budgets_loaded;
+    shared->budgets_loaded = true;
+    shared->worker_latch = nullptr;
+    ledger_unlock();
+    ConditionVariableBroadcast(&shared->ledger_changed);
+    if (!was_loaded)
+        ereport(LOG, (errmsg("pgpool_stats worker exits before loading budgets; logins are admitted "
+                             "without budgets until it is back")));
+}
+
+void reload_budgets() {
+    SetCurrentStatementStartTimestamp();
+    StartTransactionCommand();
+    if (SPI_connect() != SPI_OK_CONNECT) ereport(ERROR, (errmsg("pgpool_stats: SPI_connect failed")));
+    pgstat_report_activity(STATE_RUNNING, "pgpool_stats: reloading budgets");
+    // Read committed, no snapshot pushed here: the reload's query takes a
+    // fresh one after reading the budget generation (see budget_sync.cpp).
+    for (int attempt = 0; attempt < 3 && !reload_budgets_from_table(); ++attempt) {
+    }
+    SPI_finish();
+    CommitTransactionCommand();
+    pgstat_report_activity(STATE_IDLE, nullptr);
+}
+
+void forget_idle_applications() {
+    TimestampTz now = GetCurrentTimestamp();
+    ledger_lock_exclusive();
+    bool crowded = ledger->free_entries() * 10 < ledger->max_applications();
+    int64 idle_ms = crowded ? kForgetIdleWhenCrowdedMs : kForgetIdleAfterMs;
+    ledger->evict_idle(TimestampTzPlusMilliseconds(now, -idle_ms));
+    ledger_unlock();
+}
+
+}  // namespace
+
+void register_worker() {
+    BackgroundWorker worker;
+    memset(&worker, 0, sizeof worker);
+    worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+    // Consistent state: it runs on hot standbys too, where it enforces the
+    // budgets replicated from the primary.
+    worker.bgw_start_time = BgWorkerStart_ConsistentState;
+    worker.bgw_restart_time = 5;
+    strlcpy(worker.bgw_library_name, "pgpool_stats", BGW_MAXLEN);
+    strlcpy(worker.bgw_function_name, "pgpool_stats_worker_main", BGW_MAXLEN);
+    strlcpy(worker.bgw_name, "pgpool_stats worker", BGW_MAXLEN);
+    strlcpy(worker.bgw_type, "pgpool_stats", BGW_MAXLEN);
+    RegisterBackgroundWorker(&worker);
+}
+
+void wake_worker() {
+    ledger_lock_shared();
+    Latch* latch = shared->worker_latch;
+    ledger_unlock();
+    if (latch) SetLatch(latch);
+}
+
+}  // namespace pgpool_stats
+
+using namespace pgpool_stats;
+
+extern "C" PGDLLEXPORT void pgpool_stats_worker_main(Datum) {
+    pqsignal(SIGHUP, SignalHandlerForConfigReload);
+    pqsignal(SIGTERM, die);
+    BackgroundWorkerUnblockSignals();
+    before_shmem_exit(fail_open_on_exit, 0);
+
+    BackgroundWorkerInitializeConnection(guc_database, nullptr, 0);
+
+    ledger_lock_exclusive();
+    shared->worker_latch = MyLatch;
+    ledger_unlock();
+    ereport(LOG, (errmsg("pgpool_stats worker started in database \"%s\"", guc_database)));
+
+    for (;;) {
+        CHECK_FOR_INTERRUPTS();
+        if (ConfigReloadPending) {
+            ConfigReloadPending = false;
+            ProcessConfigFile(PGC_SIGHUP);
+        }
+        reload_budgets();
+        forget_idle_applications();
+        (void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, kReloadEveryMs,
+                         PG_WAIT_EXTENSION);
+        ResetLatch(MyLatch);
+    }
+}

@@ -1,0 +1,403 @@
+// The ledger: admission bookkeeping, budgets, the full table, and a randomized
+// check of every decision against a naive reference model of DESIGN.md.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <map>
+#include <memory>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "core/ledger.hpp"
+
+using namespace pgpool_stats::core;
+
+namespace {
+
+// A ledger on ordinary heap memory.
+class TestLedger {
+public:
+    TestLedger(int32_t max_apps, int32_t capacity)
+        : memory_(new uint64_t[Ledger::bytes_needed(max_apps) / 8 + 1]),
+          ledger_(Ledger::create(memory_.get(), max_apps, capacity, 1)) {}
+    Ledger* operator->() { return ledger_; }
+    Ledger& operator*() { return *ledger_; }
+
+private:
+    std::unique_ptr<uint64_t[]> memory_;
+    Ledger* ledger_;
+};
+
+Budget make_budget(int32_t max, int32_t reserved, BudgetMode mode = BudgetMode::kEnforce) {
+    Budget b = unlimited_budget();
+    b.max_connections = max;
+    b.reserved_connections = reserved;
+    b.mode = mode;
+    return b;
+}
+
+AdmissionRequest plain() { return AdmissionRequest{false, true, false, false}; }
+
+int32_t add(TestLedger& l, const char* name) {
+    bool full = false;
+    return l->find_or_add(name, 1, &full);
+}
+
+}  // namespace
+
+TEST(Ledger, AdmitsUpToTheBudgetThenRejectsAndCounts) {
+    TestLedger l(8, 100);
+    int32_t api = add(l, "api");
+    Budget b = make_budget(3, 0);
+    l->set_budget(api, &b);
+    for (int k = 0; k < 3; ++k) EXPECT_EQ(l->try_admit(api, plain(), 10).outcome, Outcome::kAdmitted);
+    AdmissionResult r = l->try_admit(api, plain(), 20);
+    EXPECT_EQ(r.outcome, Outcome::kRejected);
+    EXPECT_EQ(r.verdict, Verdict::kRejectBudgetFull);
+    EXPECT_EQ(r.facts.used, 3);
+    EXPECT_EQ(r.facts.max_connections, 3);
+    const ApplicationEntry& e = l->entry(api);
+    EXPECT_EQ(e.connections, 3);
+    EXPECT_EQ(e.admitted, 3);
+    EXPECT_EQ(e.rejected, 1);
+    EXPECT_EQ(e.last_rejected_at, 20);
+    EXPECT_EQ(e.peak_connections, 3);
+    l->release(api, 1000);
+    EXPECT_EQ(l->try_admit(api, plain(), 30).outcome, Outcome::kAdmitted);
+    EXPECT_TRUE(l->consistent());
+}
+
+TEST(Ledger, ReservationsAreDefendedAgainstUnbudgetedApplications) {
+    TestLedger l(8, 10);
+    int32_t critical = add(l, "critical");
+    int32_t noisy = add(l, "noisy");
+    Budget b = make_budget(kNoCap, 4);
+    l->set_budget(critical, &b);
+    int admitted = 0;
+    while (l->try_admit(noisy, plain(), 1).outcome == Outcome::kAdmitted) ++admitted;
+    EXPECT_EQ(admitted, 6);  // capacity 10 minus 4 reserved
+    for (int k = 0; k < 4; ++k)
+        EXPECT_EQ(l->try_admit(critical, plain(), 1).verdict, Verdict::kAdmitReserved);
+    EXPECT_EQ(l->try_admit(critical, plain(), 1).verdict, Verdict::kRejectNoFreeSlot);
+    EXPECT_EQ(l->capacity_figures().free_unreserved, 0);
+    EXPECT_TRUE(l->consistent());
+}
+
+TEST(Ledger, MonitorBudgetsAdmitAndCountWouldReject) {
+    TestLedger l(8, 100);
+    int32_t api = add(l, "api");
+    Budget b = make_budget(2, 0, BudgetMode::kMonitor);
+    l->set_budget(api, &b);
+    for (int k = 0; k < 5; ++k) EXPECT_EQ(l->try_admit(api, plain(), 1).outcome, Outcome::kAdmitted);
+    EXPECT_EQ(l->entry(api).connections, 5);
+    EXPECT_EQ(l->entry(api).would_reject, 3);
+    EXPECT_EQ(l->entry(api).rejected, 0);
+}
+
+TEST(Ledger, MonitorReservationsDoNotRejectOthersButAreCounted) {
+    TestLedger l(8, 4);
+    int32_t watched = add(l, "watched");
+    int32_t other = add(l, "other");
+    Budget b = make_budget(kNoCap, 3, BudgetMode::kMonitor);
+    l->set_budget(watched, &b);
+    for (int k = 0; k < 4; ++k) EXPECT_EQ(l->try_admit(other, plain(), 1).outcome, Outcome::kAdmitted);
+    EXPECT_EQ(l->entry(other).would_reject, 3);
+    EXPECT_EQ(l->entry(other).rejected, 0);
+}
+
+TEST(Ledger, ExemptSessionsAreCountedNeverRejected) {
+    TestLedger l(8, 100);
+    int32_t api = add(l, "api");
+    Budget b = make_budget(1, 0);
+    l->set_budget(api, &b);
+    EXPECT_EQ(l->try_admit(api, plain(), 1).outcome, Outcome::kAdmitted);
+    AdmissionRequest su{true, true, false, false};
+    EXPECT_EQ(l->try_admit(api, su, 1).outcome, Outcome::kAdmitted);
+    EXPECT_EQ(l->entry(api).connections, 2);
+    EXPECT_EQ(l->entry(api).would_reject, 0);
+    EXPECT_EQ(l->counted_total(), 2);
+}
+
+TEST(Ledger, EnforceOffTurnsRejectionsIntoWouldReject) {
+    TestLedger l(8, 100);
+    int32_t api = add(l, "api");
+    Budget b = make_budget(0, 0);
+    l->set_budget(api, &b);
+    AdmissionRequest off{false, false, false, false};
+    EXPECT_EQ(l->try_admit(api, off, 1).outcome, Outcome::kAdmitted);
+    EXPECT_EQ(l->entry(api).would_reject, 1);
+}
+
+TEST(Ledger, WaitingIsCountedOnceAndClearedByTheFinalAnswer) {
+    TestLedger l(8, 100);
+    int32_t api = add(l, "api");
+    Budget b = make_budget(1, 0);
+    l->set_budget(api, &b);
+    ASSERT_EQ(l->try_admit(api, plain(), 1).outcome, Outcome::kAdmitted);
+    AdmissionRequest wait{false, true, true, false};
+    EXPECT_EQ(l->try_admit(api, wait, 1).outcome, Outcome::kWait);
+    wait.already_waiting = true;
+    EXPECT_EQ(l->try_admit(api, wait, 1).outcome, Outcome::kWait);
+    EXPECT_EQ(l->entry(api).admission_waiting, 1);
+    l->release(api, 5);
+    EXPECT_EQ(l->try_admit(api, wait, 1).outcome, Outcome::kAdmitted);
+    EXPECT_EQ(l->entry(api).admission_waiting, 0);
+    // A wait that times out ends in a rejection that clears the waiter.
+    EXPECT_EQ(l->try_admit(api, AdmissionRequest{false, true, true, false}, 1).outcome, Outcome::kWait);
+    EXPECT_EQ(l->try_admit(api, AdmissionRequest{false, true, false, true}, 1).outcome,
+              Outcome::kRejected);
+    EXPECT_EQ(l->entry(api).admission_waiting, 0);
+    EXPECT_EQ(l->entry(api).rejected, 1);
+}
+
+TEST(Ledger, ReleaseNeverGoesNegative) {
+    TestLedger l(8, 100);
+    int32_t api = add(l, "api");
+    l->release(api, 1);
+    EXPECT_EQ(l->entry(api).connections, 0);
+    EXPECT_EQ(l->counted_total(), 0);
+    EXPECT_TRUE(l->consistent());
+}
+
+TEST(Ledger, FullTableSendsNewApplicationsToOther) {
+    TestLedger l(2, 100);
+    EXPECT_GT(add(l, "a"), 0);
+    EXPECT_GT(add(l, "b"), 0);
+    bool full = false;
+    EXPECT_EQ(l->find_or_add("c", 1, &full), kOtherEntry);
+    EXPECT_TRUE(full);
+    EXPECT_EQ(l->try_admit(kOtherEntry, plain(), 1).outcome, Outcome::kAdmitted);
+    std::vector<ApplicationEntry> out(3);
+    int32_t n = l->copy_entries(out.data(), 3);
+    EXPECT_EQ(n, 3);
+    EXPECT_STREQ(out[0].name, "(other)");
+    EXPECT_EQ(out[0].connections, 1);
+    EXPECT_EQ(l->capacity_figures().applications_tracked, 2);
+    EXPECT_TRUE(l->consistent());
+}
+
+TEST(Ledger, OtherIsHiddenUntilUsed) {
+    TestLedger l(4, 100);
+    add(l, "a");
+    std::vector<ApplicationEntry> out(5);
+    EXPECT_EQ(l->copy_entries(out.data(), 5), 1);
+}
+
+TEST(Ledger, EvictionForgetsOnlyIdleUnbudgetedEntries) {
+    TestLedger l(4, 100);
+    int32_t idle = add(l, "idle");
+    int32_t busy = add(l, "busy");
+    int32_t budgeted = add(l, "budgeted");
+    Budget b = make_budget(5, 1);
+    l->set_budget(budgeted, &b);
+    ASSERT_EQ(l->try_admit(busy, plain(), 1).outcome, Outcome::kAdmitted);
+    EXPECT_EQ(l->evict_idle(100), 1);
+    EXPECT_EQ(l->find("idle"), -1);
+    EXPECT_EQ(l->find("busy"), busy);
+    EXPECT_EQ(l->find("budgeted"), budgeted);
+    EXPECT_NE(idle, -1);
+    EXPECT_TRUE(l->consistent());
+}
+
+TEST(Ledger, NamesAreCutAt63Bytes) {
+    TestLedger l(4, 100);
+    std::string long_name(100, 'x');
+    int32_t i = add(l, long_name.c_str());
+    EXPECT_EQ(std::strlen(l->entry(i).name), 63u);
+    EXPECT_EQ(l->find(std::string(63, 'x').c_str()), i);
+}
+
+TEST(Ledger, ReplaceBudgetsClearsWhatIsGoneAndReportsWhatDoesNotFit) {
+    TestLedger l(2, 100);
+    int32_t a = add(l, "a");
+    Budget b = make_budget(3, 2);
+    l->set_budget(a, &b);
+    NamedBudget next[3]{};
+    copy_name(next[0].application_name, "b");
+    next[0].budget = make_budget(4, 1);
+    copy_name(next[1].application_name, "c");
+    next[1].budget = make_budget(4, 1);
+    copy_name(next[2].application_name, "d");
+    next[2].budget = make_budget(4, 1);
+    // "a" lost its budget and is idle, so it makes room; "d" still does not fit.
+    EXPECT_EQ(l->replace_budgets(next, 3, 5), 1);
+    EXPECT_EQ(l->find("a"), -1);
+    EXPECT_EQ(l->find("d"), -1);
+    EXPECT_TRUE(l->entry(l->find("b")).has_budget);
+    EXPECT_EQ(l->capacity_figures().reserved_total, 2);  // "b" and "c"
+    EXPECT_TRUE(l->consistent());
+}
+
+TEST(Ledger, BudgetsDisplaceIdleEntriesButNeverBusyOnes) {
+    TestLedger l(2, 100);
+    int32_t busy = add(l, "busy");
+    add(l, "idle");
+    ASSERT_EQ(l->try_admit(busy, plain(), 1).outcome, Outcome::kAdmitted);
+    EXPECT_EQ(l->room_for_budgets(), 1);
+    Budget b = make_budget(3, 1);
+    EXPECT_TRUE(l->apply_budget_change("new", &b, 2));
+    EXPECT_EQ(l->find("idle"), -1);
+    EXPECT_FALSE(l->apply_budget_change("another", &b, 2));
+    EXPECT_EQ(l->find("busy"), busy);
+    std::vector<ApplicationEntry> out(3);
+    EXPECT_EQ(l->copy_entries(out.data(), 3), 2);  // a refused budget does not show "(other)"
+    EXPECT_TRUE(l->consistent());
+}
+
+TEST(Ledger, HashIndexSurvivesHeavyAddAndRemove) {
+    TestLedger l(64, 1000);
+    std::mt19937 rng(7);
+    std::set<std::string> live;
+    for (int step = 0; step < 20000; ++step) {
+        std::string name = "app" + std::to_string(rng() % 200);
+        if (rng() % 3 == 0) {
+            l->evict_idle(2);  // everything idle is older than 2
+            live.clear();
+        } else {
+            bool full = false;
+            int32_t i = l->find_or_add(name.c_str(), 1, &full);
+            if (!full) {
+                live.insert(name);
+                EXPECT_STREQ(l->entry(i).name, name.c_str());
+            } else {
+                EXPECT_EQ(live.size(), 64u);
+            }
+        }
+        if (step % 97 == 0) {
+            for (const std::string& n : live) ASSERT_GE(l->find(n.c_str()), 1) << n;
+            ASSERT_TRUE(l->consistent());
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Randomized model check: the ledger against DESIGN.md's rule computed naively
+// from scratch at every step, over many random interleavings of logins, exits
+// and budget changes.
+
+namespace {
+
+struct ModelApp {
+    bool budgeted = false;
+    int32_t max = kNoCap;
+    int32_t reserved = 0;
+    bool monitor = false;
+    int32_t used = 0;
+    int64_t rejected = 0;
+    int64_t would_reject = 0;
+};
+
+class Model {
+public:
+    explicit Model(int32_t capacity) : capacity_(capacity) {}
+
+    // DESIGN.md, literally.
+    static bool rule(int32_t max, int32_t reserved, int32_t used, int64_t total,
+                     int64_t others_unused, int32_t capacity) {
+        if (max != kNoCap && used >= max) return false;
+        if (used < reserved) return true;
+        return total + others_unused < capacity;
+    }
+
+    bool admit(const std::string& a, bool exempt, bool enforce) {
+        ModelApp& app = apps_[a];
+        int64_t total = 0, others_all = 0, others_enforced = 0;
+        for (auto& [name, b] : apps_) {
+            total += b.used;
+            if (name == a || !b.budgeted) continue;
+            int64_t unused = std::max(0, b.reserved - b.used);
+            others_all += unused;
+            if (!b.monitor) others_enforced += unused;
+        }
+        int32_t max = app.budgeted ? app.max : kNoCap;
+        int32_t reserved = app.budgeted ? app.reserved : 0;
+        bool if_all = rule(max, reserved, app.used, total, others_all, capacity_);
+        bool real = app.monitor || rule(max, reserved, app.used, total, others_enforced, capacity_);
+        if (real || exempt || !enforce) {
+            if (!if_all && !exempt) ++app.would_reject;
+            ++app.used;
+            return true;
+        }
+        ++app.rejected;
+        return false;
+    }
+
+    std::map<std::string, ModelApp> apps_;
+    int32_t capacity_;
+};
+
+}  // namespace
+
+TEST(LedgerModelCheck, EveryDecisionMatchesTheReferenceRule) {
+    const std::vector<std::string> names = {"api", "worker", "batch", "report", "", "admin"};
+    for (uint32_t seed = 1; seed <= 300; ++seed) {
+        std::mt19937 rng(seed);
+        const int32_t capacity = 3 + static_cast<int32_t>(rng() % 25);
+        TestLedger l(16, capacity);
+        Model m(capacity);
+        std::vector<std::string> sessions;  // one element per charged session
+
+        for (int step = 0; step < 400; ++step) {
+            const std::string& name = names[rng() % names.size()];
+            switch (rng() % 10) {
+                case 0: {  // budget change
+                    ModelApp& app = m.apps_[name];
+                    bool full = false;
+                    int32_t i = l->find_or_add(name.c_str(), 1, &full);
+                    ASSERT_FALSE(full);
+                    if (rng() % 4 == 0) {
+                        app.budgeted = false;
+                        l->set_budget(i, nullptr);
+                    } else {
+                        app.budgeted = true;
+                        app.max = (rng() % 5 == 0) ? kNoCap : static_cast<int32_t>(rng() % 8);
+                        app.reserved = static_cast<int32_t>(rng() % 4);
+                        if (app.max != kNoCap) app.reserved = std::min(app.reserved, app.max);
+                        app.monitor = rng() % 4 == 0;
+                        Budget b = make_budget(app.max, app.reserved,
+                                               app.monitor ? BudgetMode::kMonitor : BudgetMode::kEnforce);
+                        l->set_budget(i, &b);
+                    }
+                    if (!app.budgeted) app.monitor = false;
+                    break;
+                }
+                case 1:
+                case 2:
+                case 3: {  // a session ends
+                    if (sessions.empty()) break;
+                    size_t k = rng() % sessions.size();
+                    std::string victim = sessions[k];
+                    sessions.erase(sessions.begin() + static_cast<long>(k));
+                    --m.apps_[victim].used;
+                    l->release(l->find(victim.c_str()), 1);
+                    break;
+                }
+                default: {  // a login
+                    bool exempt = rng() % 10 == 0;
+                    bool enforce = rng() % 10 != 0;
+                    bool full = false;
+                    int32_t i = l->find_or_add(name.c_str(), 1, &full);
+                    ASSERT_FALSE(full);
+                    bool expected = m.admit(name, exempt, enforce);
+                    AdmissionRequest req{exempt, enforce, false, false};
+                    Outcome got = l->try_admit(i, req, 1).outcome;
+                    ASSERT_EQ(got == Outcome::kAdmitted, expected)
+                        << "seed " << seed << " step " << step << " app '" << name << "'";
+                    if (expected) sessions.push_back(name);
+                }
+            }
+            ASSERT_TRUE(l->consistent()) << "seed " << seed << " step " << step;
+            // Never over a real budget, except by exempt or enforce-off logins,
+            // which the model tracks too.
+            for (auto& [n, app] : m.apps_) {
+                int32_t i = l->find(n.c_str());
+                if (i < 0) continue;
+                ASSERT_EQ(l->entry(i).connections, app.used);
+                ASSERT_EQ(l->entry(i).rejected, app.rejected);
+                ASSERT_EQ(l->entry(i).would_reject, app.would_reject);
+            }
+        }
+    }
+}
