@@ -48,8 +48,6 @@ SELECT pg_catalog.pg_extension_config_dump('pgpool_stats.budget', '');
 -- Clear messages for every bad value, for set_budget() and direct DML alike.
 CREATE FUNCTION pgpool_stats.budget_validate() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    role_name name;
 BEGIN
     IF NEW.application_name IS NULL THEN
         RAISE EXCEPTION 'application_name must not be NULL'
@@ -89,12 +87,20 @@ BEGIN
                                   NEW.reserved_connections, NEW.max_connections),
                   HINT = 'A reservation is a part of the budget: lower it or raise max_connections.';
     END IF;
-    IF NEW.mode IS NULL OR NEW.mode NOT IN ('enforce', 'monitor') THEN
-        RAISE EXCEPTION 'unknown budget mode "%"', coalesce(NEW.mode, 'NULL')
+    IF NEW.mode IS NULL THEN
+        RAISE EXCEPTION 'mode must not be NULL'
+            USING ERRCODE = 'null_value_not_allowed', HINT = 'Use ''enforce'' or ''monitor''.';
+    END IF;
+    IF NEW.mode NOT IN ('enforce', 'monitor') THEN
+        RAISE EXCEPTION 'unknown budget mode "%"', NEW.mode
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Use ''enforce'' to refuse logins over budget or ''monitor'' to only count them.';
     END IF;
-    IF NEW.admission_timeout IS NULL OR NEW.admission_timeout < interval '0'
+    IF NEW.admission_timeout IS NULL THEN
+        RAISE EXCEPTION 'admission_timeout must not be NULL'
+            USING ERRCODE = 'null_value_not_allowed', HINT = 'Use ''0'' to refuse at once instead of waiting.';
+    END IF;
+    IF NEW.admission_timeout < interval '0'
        OR NEW.admission_timeout > interval '10 minutes' THEN
         RAISE EXCEPTION 'admission_timeout must be between 0 and 10 minutes'
             USING ERRCODE = 'invalid_parameter_value',
@@ -121,14 +127,25 @@ BEGIN
                 USING ERRCODE = 'invalid_parameter_value',
                       HINT = 'Use NULL to let any role connect as this application, or max_connections = 0 to let none.';
         END IF;
-        FOREACH role_name IN ARRAY NEW.allowed_roles LOOP
-            IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = role_name) THEN
-                RAISE WARNING 'role "%" in allowed_roles of application "%" does not exist', role_name, NEW.application_name
-                    USING HINT = 'Logins are checked against the roles that exist when they connect.';
-            END IF;
-        END LOOP;
     END IF;
     RETURN NEW;
+END
+$$;
+
+-- A role that does not exist (yet) is allowed, with a warning. AFTER, so that
+-- an upsert warns once, for the row it really wrote.
+CREATE FUNCTION pgpool_stats.budget_check_roles() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    role_name name;
+BEGIN
+    FOREACH role_name IN ARRAY coalesce(NEW.allowed_roles, '{}') LOOP
+        IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = role_name) THEN
+            RAISE WARNING 'role "%" in allowed_roles of application "%" does not exist', role_name, NEW.application_name
+                USING HINT = 'Logins are checked against the roles that exist when they connect.';
+        END IF;
+    END LOOP;
+    RETURN NULL;
 END
 $$;
 
@@ -141,6 +158,8 @@ CREATE TRIGGER budget_guard BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON pgp
     FOR EACH STATEMENT EXECUTE FUNCTION pgpool_stats.budget_trigger();
 CREATE TRIGGER budget_validate BEFORE INSERT OR UPDATE ON pgpool_stats.budget
     FOR EACH ROW EXECUTE FUNCTION pgpool_stats.budget_validate();
+CREATE TRIGGER budget_check_roles AFTER INSERT OR UPDATE OF allowed_roles ON pgpool_stats.budget
+    FOR EACH ROW EXECUTE FUNCTION pgpool_stats.budget_check_roles();
 CREATE TRIGGER budget_changed AFTER INSERT OR UPDATE OR DELETE ON pgpool_stats.budget
     FOR EACH ROW EXECUTE FUNCTION pgpool_stats.budget_trigger();
 CREATE TRIGGER budget_truncated AFTER TRUNCATE ON pgpool_stats.budget
@@ -282,6 +301,7 @@ COMMENT ON VIEW pgpool_stats.capacity IS
 REVOKE ALL ON pgpool_stats.budget, pgpool_stats.applications, pgpool_stats.capacity FROM PUBLIC;
 REVOKE ALL ON FUNCTION
     pgpool_stats.budget_validate(),
+    pgpool_stats.budget_check_roles(),
     pgpool_stats.budget_trigger(),
     pgpool_stats.budget_writable_here(),
     pgpool_stats.set_budget(text, int, int, text, interval, interval, interval, name[], text),

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs what building, testing and demonstrating pgpool_stats needs on
+# Debian 12. Idempotent: installs only what is missing.
+set -euo pipefail
+
+PACKAGES=(
+    build-essential          # make, g++
+    postgresql-15            # the server, pgbench
+    postgresql-server-dev-15 # PGXS, server headers, pg_regress, PostgreSQL::Test::Cluster
+    libkrb5-dev              # libpq-be.h includes the GSSAPI header
+    libipc-run-perl          # TAP tests
+    libgtest-dev             # unit tests of the core
+    python3-psycopg2         # the real client that drives login storms
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+    sudo=""
+    [[ $(id -u) -eq 0 ]] || sudo="sudo"
+    echo "Installing: ${missing[*]}"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
