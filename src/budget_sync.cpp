@@ -29,6 +29,7 @@ extern "C" {
 #include "utils/builtins.h"
 #include "utils/datetime.h"
 #include "utils/memutils.h"
+#include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 }
 
@@ -227,6 +228,8 @@ bool reload_budgets_from_table() {
     int64 generation = ledger->budget_generation();
     ledger_unlock();
 
+    // Read committed: a fresh snapshot, taken after the generation was read.
+    PushActiveSnapshot(GetTransactionSnapshot());
     core::NamedBudget* budgets = nullptr;
     int n = 0;
     if (budget_table_exists()) {
@@ -234,7 +237,7 @@ bool reload_budgets_from_table() {
             "SELECT application_name, max_connections, reserved_connections, mode, "
             "admission_timeout, idle_in_transaction_timeout, idle_session_timeout, allowed_roles "
             "FROM pgpool_stats.budget",
-            false, 0);
+            true, 0);
         if (rc != SPI_OK_SELECT)
             ereport(ERROR, (errmsg("pgpool_stats: reading pgpool_stats.budget failed: %s",
                                    SPI_result_code_string(rc))));
@@ -243,6 +246,7 @@ bool reload_budgets_from_table() {
         for (int k = 0; k < n; ++k)
             budget_from_row(SPI_tuptable->vals[k], SPI_tuptable->tupdesc, &budgets[k]);
     }
+    PopActiveSnapshot();
 
     static int last_unplaced = 0;
     int unplaced = 0;

@@ -53,8 +53,8 @@ void reload_budgets() {
     StartTransactionCommand();
     if (SPI_connect() != SPI_OK_CONNECT) ereport(ERROR, (errmsg("pgpool_stats: SPI_connect failed")));
     pgstat_report_activity(STATE_RUNNING, "pgpool_stats: reloading budgets");
-    // Read committed, no snapshot pushed here: the reload's query takes a
-    // fresh one after reading the budget generation (see budget_sync.cpp).
+    // No snapshot pushed here: the reload takes its own after reading the
+    // budget generation (see budget_sync.cpp).
     for (int attempt = 0; attempt < 3 && !reload_budgets_from_table(); ++attempt) {
     }
     SPI_finish();

@@ -10,7 +10,7 @@ PACKAGES=(
     libkrb5-dev              # libpq-be.h includes the GSSAPI header
     libipc-run-perl          # TAP tests
     libgtest-dev             # unit tests of the core
-    python3-psycopg2         # the real client that drives login storms
+    python3-asyncpg          # the real client that drives login storms (sees SQLSTATEs of refused logins)
 )
 
 missing=()

@@ -1,0 +1,88 @@
+# Helpers shared by the TAP tests of pgpool_stats: a cluster with the library
+# preloaded, login storms with a real client, and the ledger-equals-reality
+# check that every test ends with.
+package PgpoolStatsTest;
+
+use strict;
+use warnings;
+
+use Exporter 'import';
+use JSON::PP;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+our @EXPORT = qw(pgpool_node storm ledger_matches_activity ledger_row wait_until);
+
+my $root = $ENV{PGPOOL_STATS_ROOT} or die "PGPOOL_STATS_ROOT is not set (run tools/test.sh)";
+
+# A started cluster with pgpool_stats preloaded and created in "postgres".
+# Extra postgresql.conf lines come as a string.
+sub pgpool_node {
+    my ($name, $conf, %init) = @_;
+    my $node = PostgreSQL::Test::Cluster->new($name);
+    $node->init(%init);
+    $node->append_conf('postgresql.conf', "shared_preload_libraries = 'pgpool_stats'\n"
+        . "log_statement = none\n" . ($conf // ''));
+    $node->start;
+    $node->safe_psql('postgres', 'CREATE EXTENSION pgpool_stats');
+    return $node;
+}
+
+# COUNT clients of application APP log in at once and hold their sessions
+# until every attempt is over (test/clients/storm.py). Returns the summary.
+sub storm {
+    my ($node, %o) = @_;
+    my @cmd = ('/usr/bin/python3', "$root/test/clients/storm.py",
+        '--host', $node->host, '--port', $node->port,
+        '--user', $o{user} // 'postgres', '--app', $o{app}, '--count', $o{count},
+        '--hold', $o{hold} // 0, '--dbname', $o{dbname} // 'postgres');
+    push @cmd, '--password', $o{password} if defined $o{password};
+    my ($out, $err) = run_command(\@cmd);
+    my $summary = eval { decode_json($out) };
+    die "storm failed: $err $out" unless $summary;
+    return $summary;
+}
+
+# pgpool_stats.applications as application_name => connections, next to the
+# client backends pg_stat_activity shows; both read in one query.
+sub ledger_matches_activity {
+    my ($node, $label) = @_;
+    my $diff = $node->safe_psql('postgres', q{
+        WITH ledger AS (
+            SELECT application_name, connections FROM pgpool_stats.applications WHERE connections > 0),
+        activity AS (
+            SELECT application_name, count(*)::int AS connections FROM pg_stat_activity
+            WHERE backend_type = 'client backend' GROUP BY 1)
+        SELECT coalesce(l.application_name, a.application_name) || ': ledger '
+               || coalesce(l.connections, 0) || ', pg_stat_activity ' || coalesce(a.connections, 0)
+        FROM ledger l FULL JOIN activity a USING (application_name)
+        WHERE l.connections IS DISTINCT FROM a.connections
+        UNION ALL
+        SELECT 'total: ledger ' || c.connections || ', pg_stat_activity ' || a.n
+        FROM pgpool_stats.capacity c,
+             (SELECT count(*) AS n FROM pg_stat_activity WHERE backend_type = 'client backend') a
+        WHERE c.connections <> a.n});
+    is($diff, '', "ledger equals pg_stat_activity: $label");
+}
+
+# One row of pgpool_stats.applications as a hash.
+sub ledger_row {
+    my ($node, $app) = @_;
+    my @cols = qw(connections admission_waiting max_connections reserved_connections mode
+                  peak_connections admitted rejected would_reject);
+    my $line = $node->safe_psql('postgres',
+        'SELECT ' . join(', ', map { "coalesce(${_}::text, '')" } @cols)
+        . " FROM pgpool_stats.applications WHERE application_name = '$app'");
+    my %row;
+    @row{@cols} = split /\|/, $line, -1;
+    return \%row;
+}
+
+# Polls SQL until it returns 't' (at most the test timeout).
+sub wait_until {
+    my ($node, $sql, $label) = @_;
+    ok($node->poll_query_until('postgres', $sql), $label);
+}
+
+1;

@@ -1,0 +1,88 @@
+# Login storms against budgets: exactly the budget is admitted, every time,
+# with the right error for everyone else; monitor mode, superusers, the
+# enforce switch; budget changes reach logins at commit, rollbacks never.
+use strict;
+use warnings;
+
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use PgpoolStatsTest;
+
+my $node = pgpool_node('storms', "max_connections = 130\n");
+$node->safe_psql('postgres', q{
+    CREATE ROLE app LOGIN;
+    SELECT pgpool_stats.set_budget('api', 10);
+});
+
+for my $round (1 .. 3) {
+    my $s = storm($node, app => 'api', user => 'app', count => 100);
+    is($s->{admitted}, 10, "round $round: exactly 10 of 100 concurrent logins admitted");
+    is($s->{rejected}, 90, "round $round: the other 90 refused");
+    is_deeply($s->{sqlstates}, { '53300' => 90 }, "round $round: every refusal is SQLSTATE 53300");
+    like($s->{messages}[0] // '', qr/too many connections for application "api"/,
+        "round $round: the message names the application");
+}
+my $api = ledger_row($node, 'api');
+is($api->{admitted}, 30, 'admitted counts every admitted login');
+is($api->{rejected}, 270, 'rejected counts every refusal');
+is($api->{peak_connections}, 10, 'the peak never passed the budget');
+ledger_matches_activity($node, 'after the storms');
+
+# A budget change reaches logins when it commits. The worker, which would
+# reload it within a second anyway, is stopped meanwhile, so only the commit
+# path can make the next login see it.
+my $worker_pid = $node->safe_psql('postgres',
+    "SELECT pid FROM pg_stat_activity WHERE backend_type = 'pgpool_stats'");
+ok($worker_pid =~ /^\d+$/, 'the worker is visible as backend_type pgpool_stats');
+kill 'STOP', $worker_pid;
+my $app_connstr = $node->connstr('postgres') . ' user=app application_name=api';
+$node->safe_psql('postgres', q{SELECT pgpool_stats.set_budget('api', 0)});
+$node->connect_fails($app_connstr, 'a committed budget of 0 refuses the very next login',
+    expected_stderr => qr/too many connections for application "api"/);
+$node->safe_psql('postgres', q{
+    BEGIN; SELECT pgpool_stats.set_budget('api', 10); ROLLBACK;
+});
+$node->connect_fails($app_connstr, 'a rolled-back change never takes effect',
+    expected_stderr => qr/too many connections for application "api"/);
+$node->safe_psql('postgres', q{SELECT pgpool_stats.set_budget('api', 10)});
+$node->connect_ok($app_connstr, 'raising the budget admits the very next login');
+kill 'CONT', $worker_pid;
+
+# Monitor mode admits everyone and counts what enforce would have refused.
+$node->safe_psql('postgres', q{SELECT pgpool_stats.set_budget('watched', 4, mode => 'monitor')});
+my $s = storm($node, app => 'watched', user => 'app', count => 12);
+is($s->{admitted}, 12, 'monitor mode: all 12 admitted');
+my $watched = ledger_row($node, 'watched');
+is($watched->{would_reject}, 8, 'monitor mode: the 8 over budget are counted in would_reject');
+is($watched->{rejected}, 0, 'monitor mode: nobody rejected');
+
+# Superusers are counted but never refused while exempt_superusers is on.
+$node->safe_psql('postgres', q{SELECT pgpool_stats.set_budget('ops', 2)});
+$s = storm($node, app => 'ops', user => 'postgres', count => 6);
+is($s->{admitted}, 6, 'superusers over budget are admitted');
+is(ledger_row($node, 'ops')->{peak_connections}, 6, 'and counted');
+$node->safe_psql('postgres', q{
+    ALTER SYSTEM SET pgpool_stats.exempt_superusers = off; SELECT pg_reload_conf();
+});
+wait_until($node, q{SELECT current_setting('pgpool_stats.exempt_superusers') = 'off'},
+    'exempt_superusers off is in effect');
+$s = storm($node, app => 'ops', user => 'postgres', count => 6);
+is($s->{admitted}, 2, 'with exempt_superusers off, superusers get their budget too');
+
+# enforce = off: the master switch turns every refusal into would_reject.
+$node->safe_psql('postgres', q{
+    ALTER SYSTEM SET pgpool_stats.enforce = off; SELECT pg_reload_conf();
+});
+wait_until($node, q{SELECT current_setting('pgpool_stats.enforce') = 'off'}, 'enforce off is in effect');
+$s = storm($node, app => 'api', user => 'app', count => 25);
+is($s->{admitted}, 25, 'enforce off: everyone admitted');
+is(ledger_row($node, 'api')->{would_reject}, 15, 'enforce off: 15 counted as would_reject');
+$node->safe_psql('postgres', q{
+    ALTER SYSTEM RESET pgpool_stats.enforce; ALTER SYSTEM RESET pgpool_stats.exempt_superusers;
+    SELECT pg_reload_conf();
+});
+
+ledger_matches_activity($node, 'at the end');
+$node->stop;
+done_testing();
