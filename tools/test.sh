@@ -41,7 +41,7 @@ run_tap() {
     as_cluster_owner mkdir -p "$out"
     as_cluster_owner env TESTDIR="$out" PG_REGRESS="$PGXS_DIR/src/test/regress/pg_regress" \
         PGPOOL_STATS_ROOT="$PWD" \
-        prove -I "$PGXS_DIR/src/test/perl" -I test/tap/lib ${PROVE_FLAGS:-} test/tap/t/
+        prove -I "$PGXS_DIR/src/test/perl" -I test/tap/lib ${PROVE_FLAGS:-} test/tap/t/*.pl
     local rc=$?
     if ((rc != 0)); then
         for log in "$out"/tmp_check/log/*.log; do

@@ -12,7 +12,7 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 
-our @EXPORT = qw(pgpool_node storm ledger_matches_activity ledger_row wait_until);
+our @EXPORT = qw(pgpool_node storm ledger_matches_activity ledger_row wait_until connections_sql);
 
 my $root = $ENV{PGPOOL_STATS_ROOT} or die "PGPOOL_STATS_ROOT is not set (run tools/test.sh)";
 
@@ -38,10 +38,27 @@ sub storm {
         '--user', $o{user} // 'postgres', '--app', $o{app}, '--count', $o{count},
         '--hold', $o{hold} // 0, '--dbname', $o{dbname} // 'postgres');
     push @cmd, '--password', $o{password} if defined $o{password};
+    my $before = connections_of($node, $o{app});
     my ($out, $err) = run_command(\@cmd);
     my $summary = eval { decode_json($out) };
     die "storm failed: $err $out" unless $summary;
+    # The storm is over when its sessions are gone: closed backends exit
+    # asynchronously, and the ledger rightly counts them until they have.
+    $node->poll_query_until('postgres', connections_sql($o{app}, '<=', $before))
+        or die "sessions of the storm of $o{app} were not released";
     return $summary;
+}
+
+sub connections_sql {
+    my ($app, $op, $n) = @_;
+    return "SELECT coalesce((SELECT connections FROM pgpool_stats.applications "
+        . "WHERE application_name = '$app'), 0) $op $n";
+}
+
+sub connections_of {
+    my ($node, $app) = @_;
+    my $sql = connections_sql($app, '+', 0);
+    return $node->safe_psql('postgres', $sql);
 }
 
 # pgpool_stats.applications as application_name => connections, next to the

@@ -1,0 +1,78 @@
+# admission_timeout: a login waits for a slot and gets it when one frees; it
+# is refused when the wait runs out (bounded by authentication_timeout); a
+# client that gives up while waiting leaves nothing behind.
+use strict;
+use warnings;
+
+use IPC::Run;
+use Time::HiRes qw(time);
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use PgpoolStatsTest;
+
+my $node = pgpool_node('wait', "authentication_timeout = '3s'\n");
+$node->safe_psql('postgres', q{
+    CREATE ROLE app LOGIN;
+    SELECT pgpool_stats.set_budget('queue', 1, admission_timeout => '8 seconds');
+});
+my $connstr = $node->connstr('postgres') . ' user=app application_name=queue';
+
+# Holds the one slot of "queue" for $seconds.
+sub hold_slot {
+    my ($seconds) = @_;
+    my $h = IPC::Run::start(['psql', '-X', '-d', $connstr, '-c', "SELECT pg_sleep($seconds)"],
+        '>', \my $o, '2>', \my $e);
+    wait_until($node, q{SELECT connections = 1 FROM pgpool_stats.applications WHERE application_name = 'queue'},
+        'the slot is held');
+    return $h;
+}
+
+# 1. The wait ends in admission when the holder leaves.
+my $holder = hold_slot(1.5);
+my $t0 = time;
+my ($out, $err) = ('', '');
+my $waiter = IPC::Run::start(['psql', '-X', '-At', '-d', $connstr, '-c', 'SELECT 42'],
+    '>', \$out, '2>', \$err);
+wait_until($node,
+    q{SELECT admission_waiting = 1 FROM pgpool_stats.applications WHERE application_name = 'queue'},
+    'the second login is shown in admission_waiting');
+$waiter->finish;
+is($out, "42\n", 'the waiting login is admitted once the slot frees');
+cmp_ok(time - $t0, '>=', 0.5, 'it really waited');
+$holder->finish;
+is(ledger_row($node, 'queue')->{admission_waiting}, 0, 'nobody is left waiting');
+
+# 2. The wait is cut short by authentication_timeout (3s) before the 8s
+# admission_timeout, and the client gets our refusal, not a timeout.
+$holder = hold_slot(10);
+$t0 = time;
+$node->connect_fails($connstr, 'a wait longer than authentication_timeout ends in a refusal',
+    expected_stderr => qr/too many connections for application "queue"/);
+my $waited = time - $t0;
+cmp_ok($waited, '>=', 2, "the refusal came after waiting ($waited s)");
+cmp_ok($waited, '<', 3.5, 'and before authentication_timeout would have fired');
+
+# 3. A client that vanishes while waiting is noticed and leaves no trace.
+my $quitter = IPC::Run::start(['psql', '-X', '-d', $connstr, '-c', 'SELECT 1'], '>', \my $o3, '2>', \my $e3);
+wait_until($node,
+    q{SELECT admission_waiting = 1 FROM pgpool_stats.applications WHERE application_name = 'queue'},
+    'a third login waits');
+$quitter->signal('KILL');
+$quitter->finish;
+wait_until($node,
+    q{SELECT admission_waiting = 0 FROM pgpool_stats.applications WHERE application_name = 'queue'},
+    'the vanished client is no longer waiting');
+ok($node->log_contains(qr/client of application "queue" disconnected while waiting for admission/),
+    'the server noticed the client leave');
+is(ledger_row($node, 'queue')->{connections}, 1, 'only the holder is charged');
+$node->safe_psql('postgres',
+    q{SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'queue'});
+$holder->finish;
+
+wait_until($node,
+    q{SELECT connections = 0 FROM pgpool_stats.applications WHERE application_name = 'queue'},
+    'the holder is released');
+ledger_matches_activity($node, 'after the waits');
+$node->stop;
+done_testing();
