@@ -41,8 +41,8 @@ namespace {
 ClientAuthentication_hook_type prev_client_auth_hook = nullptr;
 
 // This backend's charge. Plain statics: the exit callback reads them.
-int32 charged_entry = -1;          // entry the session is charged to
-int32 waiting_entry = -1;          // entry whose admission_waiting counts us
+int32 charged_entry = -1;  // entry the session is charged to
+int32 waiting_entry = -1;  // entry whose admission_waiting counts us
 TimestampTz charged_at = 0;
 bool exit_callback_registered = false;
 
@@ -57,8 +57,7 @@ constexpr long kAuthTimeoutMarginMs = 250;
 void release_session(int, Datum) {
     if (charged_entry < 0 && waiting_entry < 0) return;
     ledger_lock_exclusive();
-    if (charged_entry >= 0)
-        ledger->release(charged_entry, GetCurrentTimestamp() - charged_at);
+    if (charged_entry >= 0) ledger->release(charged_entry, GetCurrentTimestamp() - charged_at);
     if (waiting_entry >= 0) ledger->abandon_wait(waiting_entry);
     ledger_unlock();
     charged_entry = waiting_entry = -1;
@@ -101,7 +100,7 @@ void startup_application_name(Port* port, char (&out)[NAMEDATALEN]) {
 bool role_is_superuser(const char* role_name) {
     HeapTuple tuple = SearchSysCache1(AUTHNAME, CStringGetDatum(role_name));
     if (!HeapTupleIsValid(tuple)) return false;  // InitPostgres refuses it later
-    bool super = ((Form_pg_authid) GETSTRUCT(tuple))->rolsuper;
+    bool super = ((Form_pg_authid)GETSTRUCT(tuple))->rolsuper;
     ReleaseSysCache(tuple);
     return super;
 }
@@ -250,8 +249,8 @@ void admit_session(Port* port) {
                                    app)));
         }
         long left = TimestampDifferenceMilliseconds(GetCurrentTimestamp(), deadline);
-        ConditionVariableTimedSleep(&shared->ledger_changed, std::max(1L, std::min(left, kWaitSliceMs)),
-                                    PG_WAIT_EXTENSION);
+        ConditionVariableTimedSleep(&shared->ledger_changed,
+                                    std::max(1L, std::min(left, kWaitSliceMs)), PG_WAIT_EXTENSION);
         now = GetCurrentTimestamp();
     }
 }

@@ -38,9 +38,9 @@ namespace pgpool_stats {
 namespace {
 
 struct StagedChange {
-    int nest_level;  // subtransaction that made it
-    bool clear_all;  // TRUNCATE
-    bool has_budget; // false: the row is gone
+    int nest_level;   // subtransaction that made it
+    bool clear_all;   // TRUNCATE
+    bool has_budget;  // false: the row is gone
     core::NamedBudget named;
 };
 
@@ -51,7 +51,8 @@ int staged_capacity = 0;
 bool callbacks_registered = false;
 
 int64 interval_ms(const Interval* iv) {
-    return iv->time / 1000 + (static_cast<int64>(iv->month) * DAYS_PER_MONTH + iv->day) * SECS_PER_DAY * 1000;
+    return iv->time / 1000 +
+           (static_cast<int64>(iv->month) * DAYS_PER_MONTH + iv->day) * SECS_PER_DAY * 1000;
 }
 
 Datum column(HeapTuple tuple, TupleDesc desc, const char* name, bool* isnull) {
@@ -78,8 +79,9 @@ void budget_from_row(HeapTuple tuple, TupleDesc desc, core::NamedBudget* out) {
     d = column(tuple, desc, "reserved_connections", &isnull);
     b.reserved_connections = isnull ? 0 : DatumGetInt32(d);
     d = column(tuple, desc, "mode", &isnull);
-    b.mode = (!isnull && strcmp(TextDatumGetCString(d), "monitor") == 0) ? core::BudgetMode::kMonitor
-                                                                       : core::BudgetMode::kEnforce;
+    b.mode = (!isnull && strcmp(TextDatumGetCString(d), "monitor") == 0)
+                 ? core::BudgetMode::kMonitor
+                 : core::BudgetMode::kEnforce;
     d = column(tuple, desc, "admission_timeout", &isnull);
     b.admission_timeout_ms = isnull ? 0 : interval_ms(DatumGetIntervalP(d));
     d = column(tuple, desc, "idle_in_transaction_timeout", &isnull);
@@ -97,7 +99,8 @@ void budget_from_row(HeapTuple tuple, TupleDesc desc, core::NamedBudget* out) {
         b.allowed_role_count = 0;
         for (int k = 0; k < n && b.allowed_role_count < core::kMaxAllowedRoles; ++k) {
             if (nulls[k]) continue;
-            core::copy_name(b.allowed_roles[b.allowed_role_count++], NameStr(*DatumGetName(elems[k])));
+            core::copy_name(b.allowed_roles[b.allowed_role_count++],
+                            NameStr(*DatumGetName(elems[k])));
         }
     }
 }
@@ -123,8 +126,9 @@ StagedChange* stage() {
     if (staged_count == staged_capacity) {
         int grown = staged_capacity == 0 ? 8 : staged_capacity * 2;
         size_t bytes = sizeof(StagedChange) * static_cast<size_t>(grown);
-        staged = static_cast<StagedChange*>(
-            staged == nullptr ? MemoryContextAlloc(TopTransactionContext, bytes) : repalloc(staged, bytes));
+        staged = static_cast<StagedChange*>(staged == nullptr
+                                                ? MemoryContextAlloc(TopTransactionContext, bytes)
+                                                : repalloc(staged, bytes));
         staged_capacity = grown;
     }
     StagedChange* c = &staged[staged_count++];
@@ -172,8 +176,9 @@ void apply_staged_at_commit() {
     if (unplaced > 0) {
         // Only a race with a flood of new applications gets here; the worker's
         // next reload retries. WARNING: nothing may fail after a commit.
-        ereport(WARNING, (errmsg("pgpool_stats: %d committed budgets wait for a free application slot",
-                                 unplaced)));
+        ereport(WARNING,
+                (errmsg("pgpool_stats: %d committed budgets wait for a free application slot",
+                        unplaced)));
         wake_worker();
     }
 }
@@ -185,9 +190,10 @@ void on_xact(XactEvent event, void*) {
             check_room_before_commit();
             break;
         case XACT_EVENT_PRE_PREPARE:
-            ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-                            errmsg("cannot PREPARE a transaction that changed pgpool_stats budgets"),
-                            errhint("Change budgets in an ordinary transaction.")));
+            ereport(ERROR,
+                    (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+                     errmsg("cannot PREPARE a transaction that changed pgpool_stats budgets"),
+                     errhint("Change budgets in an ordinary transaction.")));
             break;
         case XACT_EVENT_COMMIT:
             apply_staged_at_commit();
@@ -260,8 +266,9 @@ bool reload_budgets_from_table() {
     ledger_unlock();
     if (applied) ConditionVariableBroadcast(&shared->ledger_changed);
     if (applied && unplaced != last_unplaced && unplaced > 0)
-        ereport(WARNING, (errmsg("pgpool_stats: %d budgets do not fit in the application table", unplaced),
-                          errhint("Raise pgpool_stats.max_applications (needs a restart).")));
+        ereport(WARNING,
+                (errmsg("pgpool_stats: %d budgets do not fit in the application table", unplaced),
+                 errhint("Raise pgpool_stats.max_applications (needs a restart).")));
     if (applied) last_unplaced = unplaced;
     return applied;
 }

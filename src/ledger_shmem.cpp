@@ -42,7 +42,8 @@ shmem_request_hook_type prev_shmem_request_hook = nullptr;
 shmem_startup_hook_type prev_shmem_startup_hook = nullptr;
 
 Size shared_size() {
-    return add_size(MAXALIGN(sizeof(SharedState)), core::Ledger::bytes_needed(guc_max_applications));
+    return add_size(MAXALIGN(sizeof(SharedState)),
+                    core::Ledger::bytes_needed(guc_max_applications));
 }
 
 // Slots ordinary sessions can ever have: DESIGN.md's "capacity".
@@ -91,9 +92,15 @@ void install_shmem_hooks() {
     shmem_startup_hook = startup_shmem;
 }
 
-void ledger_lock_exclusive() { LWLockAcquire(shared->lock, LW_EXCLUSIVE); }
-void ledger_lock_shared() { LWLockAcquire(shared->lock, LW_SHARED); }
-void ledger_unlock() { LWLockRelease(shared->lock); }
+void ledger_lock_exclusive() {
+    LWLockAcquire(shared->lock, LW_EXCLUSIVE);
+}
+void ledger_lock_shared() {
+    LWLockAcquire(shared->lock, LW_SHARED);
+}
+void ledger_unlock() {
+    LWLockRelease(shared->lock);
+}
 
 void require_shared_memory() {
     if (shared == nullptr || ledger == nullptr || !ledger->valid())

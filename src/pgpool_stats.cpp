@@ -35,9 +35,9 @@ void define_gucs() {
     DefineCustomBoolVariable("pgpool_stats.enforce",
                              "Refuse logins over budget (off: count them as would_reject only).",
                              nullptr, &guc_enforce, true, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
-    DefineCustomBoolVariable("pgpool_stats.exempt_superusers",
-                             "Never refuse superuser logins (they are still counted).", nullptr,
-                             &guc_exempt_superusers, true, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
+    DefineCustomBoolVariable(
+        "pgpool_stats.exempt_superusers", "Never refuse superuser logins (they are still counted).",
+        nullptr, &guc_exempt_superusers, true, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
     MarkGUCPrefixReserved("pgpool_stats");
 }
 

@@ -26,11 +26,11 @@ extern bool guc_exempt_superusers;
 // The part of shared memory that is not the ledger; see ledger_shmem.cpp for
 // the locking protocol.
 struct SharedState {
-    LWLock* lock;                       // the ledger lock
-    ConditionVariable ledger_changed;   // a slot freed, budgets changed or loaded
-    bool budgets_loaded;                // the worker has read the budget table once
-    bool overflow_logged;               // "(other)" has been announced in the log
-    Latch* worker_latch;                // to ask the worker for an early reload
+    LWLock* lock;                      // the ledger lock
+    ConditionVariable ledger_changed;  // a slot freed, budgets changed or loaded
+    bool budgets_loaded;               // the worker has read the budget table once
+    bool overflow_logged;              // "(other)" has been announced in the log
+    Latch* worker_latch;               // to ask the worker for an early reload
 };
 
 extern SharedState* shared;

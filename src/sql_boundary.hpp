@@ -24,12 +24,12 @@ Datum call_guarded(SqlFunctionBody body, FunctionCallInfo fcinfo, const char* sq
 
 }  // namespace pgpool_stats
 
-#define PGPOOL_STATS_SQL_FUNCTION(symbol)                                         \
-    extern "C" {                                                                  \
-    PG_FUNCTION_INFO_V1(symbol);                                                  \
-    }                                                                             \
-    static Datum symbol##_body(FunctionCallInfo fcinfo);                          \
-    extern "C" Datum symbol(PG_FUNCTION_ARGS) {                                   \
-        return pgpool_stats::call_guarded(symbol##_body, fcinfo, #symbol);        \
-    }                                                                             \
+#define PGPOOL_STATS_SQL_FUNCTION(symbol)                                  \
+    extern "C" {                                                           \
+    PG_FUNCTION_INFO_V1(symbol);                                           \
+    }                                                                      \
+    static Datum symbol##_body(FunctionCallInfo fcinfo);                   \
+    extern "C" Datum symbol(PG_FUNCTION_ARGS) {                            \
+        return pgpool_stats::call_guarded(symbol##_body, fcinfo, #symbol); \
+    }                                                                      \
     static Datum symbol##_body(FunctionCallInfo fcinfo)

@@ -63,7 +63,8 @@ PGPOOL_STATS_SQL_FUNCTION(pgpool_stats_applications_1_0) {
         nulls[c] = !e.has_budget;
         values[c++] = Int32GetDatum(e.budget.reserved_connections);
         nulls[c] = !e.has_budget;
-        values[c++] = CStringGetTextDatum(e.budget.mode == core::BudgetMode::kMonitor ? "monitor" : "enforce");
+        values[c++] = CStringGetTextDatum(e.budget.mode == core::BudgetMode::kMonitor ? "monitor"
+                                                                                      : "enforce");
         const bool has_utilization = capped && e.budget.max_connections > 0;
         nulls[c] = !has_utilization;
         values[c++] = Float8GetDatum(
@@ -73,9 +74,10 @@ PGPOOL_STATS_SQL_FUNCTION(pgpool_stats_applications_1_0) {
         values[c++] = Int64GetDatum(e.rejected);
         values[c++] = Int64GetDatum(e.would_reject);
         nulls[c] = e.sessions_ended == 0;
-        values[c++] = Float8GetDatum(
-            e.sessions_ended == 0 ? 0.0
-                                  : static_cast<double>(e.session_micros_total) / e.sessions_ended / 1e6);
+        values[c++] =
+            Float8GetDatum(e.sessions_ended == 0 ? 0.0
+                                                 : static_cast<double>(e.session_micros_total) /
+                                                       e.sessions_ended / 1e6);
         values[c] = timestamp_or_null(e.last_rejected_at, &nulls[c]);
         ++c;
         values[c] = timestamp_or_null(e.stats_reset_at, &nulls[c]);
@@ -83,7 +85,7 @@ PGPOOL_STATS_SQL_FUNCTION(pgpool_stats_applications_1_0) {
         Assert(c == kColumns);
         tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
     }
-    return (Datum) 0;
+    return (Datum)0;
 }
 
 PGPOOL_STATS_SQL_FUNCTION(pgpool_stats_capacity_1_0) {
@@ -114,5 +116,5 @@ PGPOOL_STATS_SQL_FUNCTION(pgpool_stats_capacity_1_0) {
     values[c++] = Int32GetDatum(f.applications_max);
     Assert(c == kColumns);
     tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-    return (Datum) 0;
+    return (Datum)0;
 }

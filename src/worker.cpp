@@ -44,14 +44,16 @@ void fail_open_on_exit(int, Datum) {
     ledger_unlock();
     ConditionVariableBroadcast(&shared->ledger_changed);
     if (!was_loaded)
-        ereport(LOG, (errmsg("pgpool_stats worker exits before loading budgets; logins are admitted "
-                             "without budgets until it is back")));
+        ereport(LOG,
+                (errmsg("pgpool_stats worker exits before loading budgets; logins are admitted "
+                        "without budgets until it is back")));
 }
 
 void reload_budgets() {
     SetCurrentStatementStartTimestamp();
     StartTransactionCommand();
-    if (SPI_connect() != SPI_OK_CONNECT) ereport(ERROR, (errmsg("pgpool_stats: SPI_connect failed")));
+    if (SPI_connect() != SPI_OK_CONNECT)
+        ereport(ERROR, (errmsg("pgpool_stats: SPI_connect failed")));
     pgstat_report_activity(STATE_RUNNING, "pgpool_stats: reloading budgets");
     // No snapshot pushed here: the reload takes its own after reading the
     // budget generation (see budget_sync.cpp).
@@ -120,8 +122,8 @@ extern "C" PGDLLEXPORT void pgpool_stats_worker_main(Datum) {
         }
         reload_budgets();
         forget_idle_applications();
-        (void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, kReloadEveryMs,
-                         PG_WAIT_EXTENSION);
+        (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, kReloadEveryMs,
+                        PG_WAIT_EXTENSION);
         ResetLatch(MyLatch);
     }
 }

@@ -19,8 +19,7 @@ Budget unlimited_budget() noexcept {
 Verdict decide_admission(const AdmissionFacts& f) noexcept {
     if (f.max_connections != kNoCap && f.used >= f.max_connections)
         return Verdict::kRejectBudgetFull;
-    if (f.used < f.reserved_connections)
-        return Verdict::kAdmitReserved;
+    if (f.used < f.reserved_connections) return Verdict::kAdmitReserved;
     // 64-bit sum: the reservations of many applications may exceed int32 in
     // a misconfigured table, and an overflow here would admit everyone.
     if (static_cast<int64_t>(f.counted_total) + f.others_reserved_unused < f.capacity)

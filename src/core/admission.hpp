@@ -26,12 +26,12 @@ inline bool admitted(Verdict v) noexcept {
 }
 
 struct AdmissionFacts {
-    int32_t max_connections;       // kNoCap when A has no cap
-    int32_t reserved_connections;  // 0 without a budget
-    int32_t used;                  // sessions of A now counted
-    int32_t counted_total;         // all counted sessions of every application
+    int32_t max_connections;         // kNoCap when A has no cap
+    int32_t reserved_connections;    // 0 without a budget
+    int32_t used;                    // sessions of A now counted
+    int32_t counted_total;           // all counted sessions of every application
     int64_t others_reserved_unused;  // sum over B != A of max(0, reserved(B) - used(B))
-    int32_t capacity;              // max_connections - superuser_reserved_connections
+    int32_t capacity;                // max_connections - superuser_reserved_connections
 };
 
 Verdict decide_admission(const AdmissionFacts& facts) noexcept;

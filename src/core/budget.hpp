@@ -29,10 +29,10 @@ struct Budget {
     int32_t max_connections;       // kNoCap or >= 0
     int32_t reserved_connections;  // >= 0, <= max_connections when capped
     BudgetMode mode;
-    int64_t admission_timeout_ms;           // 0 = reject at once
-    int64_t idle_in_transaction_timeout_ms; // -1 = never (used by the reaper)
-    int64_t idle_session_timeout_ms;        // -1 = never (used by the reaper)
-    int32_t allowed_role_count;             // -1 = any role may connect
+    int64_t admission_timeout_ms;            // 0 = reject at once
+    int64_t idle_in_transaction_timeout_ms;  // -1 = never (used by the reaper)
+    int64_t idle_session_timeout_ms;         // -1 = never (used by the reaper)
+    int32_t allowed_role_count;              // -1 = any role may connect
     char allowed_roles[kMaxAllowedRoles][kNameBytes];
 
     bool capped() const noexcept { return max_connections != kNoCap; }

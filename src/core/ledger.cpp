@@ -9,7 +9,9 @@ namespace {
 
 constexpr uint32_t kMagic = 0x7067706c;  // "pgpl"
 
-constexpr size_t align8(size_t n) noexcept { return (n + 7) & ~size_t{7}; }
+constexpr size_t align8(size_t n) noexcept {
+    return (n + 7) & ~size_t{7};
+}
 
 int32_t index_slots_for(int32_t max_applications) noexcept {
     // Load factor at most 1/2 keeps linear probing short.
@@ -65,7 +67,9 @@ int32_t* Ledger::index() noexcept {
         reinterpret_cast<char*>(free_stack()) +
         align8(sizeof(int32_t) * static_cast<size_t>(max_applications_)));
 }
-const int32_t* Ledger::index() const noexcept { return const_cast<Ledger*>(this)->index(); }
+const int32_t* Ledger::index() const noexcept {
+    return const_cast<Ledger*>(this)->index();
+}
 
 Ledger* Ledger::create(void* memory, int32_t max_applications, int32_t capacity,
                        int64_t now) noexcept {
@@ -89,7 +93,9 @@ Ledger* Ledger::create(void* memory, int32_t max_applications, int32_t capacity,
     return l;
 }
 
-bool Ledger::valid() const noexcept { return magic_ == kMagic; }
+bool Ledger::valid() const noexcept {
+    return magic_ == kMagic;
+}
 
 int32_t Ledger::slot_of(const char* name) const noexcept {
     const int32_t* idx = index();
@@ -374,7 +380,8 @@ CapacityFigures Ledger::capacity_figures() const noexcept {
         if (e.budget.capped()) f.budget_total += e.budget.max_connections;
     }
     f.reserved_unused = reserved_unused_enforced_ + reserved_unused_monitored_;
-    f.free_unreserved = std::max<int64_t>(0, int64_t{capacity_} - counted_total_ - f.reserved_unused);
+    f.free_unreserved =
+        std::max<int64_t>(0, int64_t{capacity_} - counted_total_ - f.reserved_unused);
     return f;
 }
 
@@ -409,8 +416,9 @@ bool Ledger::consistent() const noexcept {
                 enforced += unused_of(e);
         }
     }
-    return total == counted_total_ && tracked == tracked_ && enforced == reserved_unused_enforced_ &&
-           monitored == reserved_unused_monitored_ && tracked + free_top_ == max_applications_;
+    return total == counted_total_ && tracked == tracked_ &&
+           enforced == reserved_unused_enforced_ && monitored == reserved_unused_monitored_ &&
+           tracked + free_top_ == max_applications_;
 }
 
 }  // namespace pgpool_stats::core

@@ -38,7 +38,9 @@ Budget make_budget(int32_t max, int32_t reserved, BudgetMode mode = BudgetMode::
     return b;
 }
 
-AdmissionRequest plain() { return AdmissionRequest{false, true, false, false}; }
+AdmissionRequest plain() {
+    return AdmissionRequest{false, true, false, false};
+}
 
 int32_t add(TestLedger& l, const char* name) {
     bool full = false;
@@ -52,7 +54,8 @@ TEST(Ledger, AdmitsUpToTheBudgetThenRejectsAndCounts) {
     int32_t api = add(l, "api");
     Budget b = make_budget(3, 0);
     l->set_budget(api, &b);
-    for (int k = 0; k < 3; ++k) EXPECT_EQ(l->try_admit(api, plain(), 10).outcome, Outcome::kAdmitted);
+    for (int k = 0; k < 3; ++k)
+        EXPECT_EQ(l->try_admit(api, plain(), 10).outcome, Outcome::kAdmitted);
     AdmissionResult r = l->try_admit(api, plain(), 20);
     EXPECT_EQ(r.outcome, Outcome::kRejected);
     EXPECT_EQ(r.verdict, Verdict::kRejectBudgetFull);
@@ -90,7 +93,8 @@ TEST(Ledger, MonitorBudgetsAdmitAndCountWouldReject) {
     int32_t api = add(l, "api");
     Budget b = make_budget(2, 0, BudgetMode::kMonitor);
     l->set_budget(api, &b);
-    for (int k = 0; k < 5; ++k) EXPECT_EQ(l->try_admit(api, plain(), 1).outcome, Outcome::kAdmitted);
+    for (int k = 0; k < 5; ++k)
+        EXPECT_EQ(l->try_admit(api, plain(), 1).outcome, Outcome::kAdmitted);
     EXPECT_EQ(l->entry(api).connections, 5);
     EXPECT_EQ(l->entry(api).would_reject, 3);
     EXPECT_EQ(l->entry(api).rejected, 0);
@@ -102,7 +106,8 @@ TEST(Ledger, MonitorReservationsDoNotRejectOthersButAreCounted) {
     int32_t other = add(l, "other");
     Budget b = make_budget(kNoCap, 3, BudgetMode::kMonitor);
     l->set_budget(watched, &b);
-    for (int k = 0; k < 4; ++k) EXPECT_EQ(l->try_admit(other, plain(), 1).outcome, Outcome::kAdmitted);
+    for (int k = 0; k < 4; ++k)
+        EXPECT_EQ(l->try_admit(other, plain(), 1).outcome, Outcome::kAdmitted);
     EXPECT_EQ(l->entry(other).would_reject, 3);
     EXPECT_EQ(l->entry(other).rejected, 0);
 }
@@ -145,7 +150,8 @@ TEST(Ledger, WaitingIsCountedOnceAndClearedByTheFinalAnswer) {
     EXPECT_EQ(l->try_admit(api, wait, 1).outcome, Outcome::kAdmitted);
     EXPECT_EQ(l->entry(api).admission_waiting, 0);
     // A wait that times out ends in a rejection that clears the waiter.
-    EXPECT_EQ(l->try_admit(api, AdmissionRequest{false, true, true, false}, 1).outcome, Outcome::kWait);
+    EXPECT_EQ(l->try_admit(api, AdmissionRequest{false, true, true, false}, 1).outcome,
+              Outcome::kWait);
     EXPECT_EQ(l->try_admit(api, AdmissionRequest{false, true, false, true}, 1).outcome,
               Outcome::kRejected);
     EXPECT_EQ(l->entry(api).admission_waiting, 0);
@@ -356,8 +362,9 @@ TEST(LedgerModelCheck, EveryDecisionMatchesTheReferenceRule) {
                         app.reserved = static_cast<int32_t>(rng() % 4);
                         if (app.max != kNoCap) app.reserved = std::min(app.reserved, app.max);
                         app.monitor = rng() % 4 == 0;
-                        Budget b = make_budget(app.max, app.reserved,
-                                               app.monitor ? BudgetMode::kMonitor : BudgetMode::kEnforce);
+                        Budget b =
+                            make_budget(app.max, app.reserved,
+                                        app.monitor ? BudgetMode::kMonitor : BudgetMode::kEnforce);
                         l->set_budget(i, &b);
                     }
                     if (!app.budgeted) app.monitor = false;
