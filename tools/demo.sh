@@ -32,17 +32,18 @@ say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 say "A throwaway PostgreSQL 15 with shared_preload_libraries = 'pgpool_stats' (max_connections = 20)"
 sql -q -c "CREATE ROLE shop LOGIN" -c "CREATE EXTENSION pgpool_stats"
 sql -c "SELECT application_name, max_connections, reserved_connections, mode
-        FROM pgpool_stats.set_budget('checkout', 8, reserved_connections => 4)
+        FROM pgpool_stats.set_budget('checkout', 8, reserved_connections => 6)
         UNION ALL
         SELECT application_name, max_connections, reserved_connections, mode
         FROM pgpool_stats.set_budget('reports', 3)"
 
 say "Two checkout instances connect (2 sessions each); the reports job opens 5 sessions, over its budget of 3"
 for i in 1 2 3 4; do
-    PGAPPNAME=checkout psql -X -h "$dir" -p "$port" -U shop postgres -qc "SELECT pg_sleep(4)" &
+    PGAPPNAME=checkout psql -X -h "$dir" -p "$port" -U shop postgres -qc "SELECT pg_sleep(4)" >/dev/null &
 done
 for i in 1 2 3 4 5; do
-    PGAPPNAME=reports psql -X -h "$dir" -p "$port" -U shop postgres -qc "SELECT pg_sleep(4)" 2>&1 | sed 's/^/  reports: /' &
+    PGAPPNAME=reports psql -X -h "$dir" -p "$port" -U shop postgres -qc "SELECT pg_sleep(4)" 2>&1 >/dev/null |
+        sed 's/^/  reports: /' &
     sleep 0.2
 done
 sleep 1
@@ -56,4 +57,8 @@ sql -c "SELECT application_name, connections, max_connections AS budget, reserve
 say "The server's slots (pgpool_stats.capacity): checkout's unused reserved slots are kept free for it"
 sql -x -c "SELECT * FROM pgpool_stats.capacity"
 wait
+say "Sessions ended; the ledger is back to the demo's own session"
+sql -c "SELECT application_name, connections, peak_connections AS peak, admitted, rejected,
+               round(avg_session_seconds::numeric, 1) AS avg_session_s
+        FROM pgpool_stats.applications ORDER BY application_name"
 say "Done; the throwaway cluster is removed. Next: the SQL in five minutes, in README.md."
