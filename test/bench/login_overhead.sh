@@ -1,23 +1,26 @@
 #!/usr/bin/env bash
 # Login throughput with and without pgpool_stats, measured side by side.
 #
-# Two identical throwaway clusters, one with pgpool_stats preloaded and a
-# budget on the benchmark's application, one without. pgbench -C (a new login
-# for every transaction, a non-superuser role, SELECT 1) runs against each in
-# turn, ROUNDS times; the script prints each round's ratio and the median.
-# Timing on shared machines is noisy: only the ratio means something.
+# Three identical throwaway clusters: one with pgpool_stats preloaded and a
+# budget on the benchmark's application, two without ("without" and
+# "control"). pgbench -C (a new login for every transaction, a non-superuser
+# role, SELECT 1) runs against each in turn, in a rotating order, ROUNDS
+# times. The script prints each round and the medians of with/without and of
+# control/without: the second is the noise floor of this machine, an A/A
+# comparison that should be 1.0. Timing on shared machines is noisy: only the
+# ratios mean something, and only next to the control.
 #
-#   test/bench/login_overhead.sh [ROUNDS=7] [SECONDS_PER_RUN=5] [CLIENTS=4]
+#   test/bench/login_overhead.sh [ROUNDS=11] [SECONDS_PER_RUN=4] [CLIENTS=2]
 # Needs the extension built and installed (tools/test.sh or make install).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source tools/lib.sh
 
-rounds=${1:-7}
-seconds=${2:-5}
-clients=${3:-4}
+rounds=${1:-11}
+seconds=${2:-4}
+clients=${3:-2}
 scratch=$(make_scratch_dir bench)
-trap 'for c in with without; do as_cluster_owner pg_ctl -D "$scratch/$c" -m immediate stop >/dev/null 2>&1 || true; done; rm -rf "$scratch"' EXIT
+trap 'for c in with without control; do as_cluster_owner pg_ctl -D "$scratch/$c" -m immediate stop >/dev/null 2>&1 || true; done; rm -rf "$scratch"' EXIT
 
 start_cluster() {  # name port extra-conf
     as_cluster_owner initdb -D "$scratch/$1" -A trust -U postgres >/dev/null
@@ -35,6 +38,7 @@ CONF
 }
 start_cluster with 55491 "shared_preload_libraries = 'pgpool_stats'"
 start_cluster without 55492 ""
+start_cluster control 55493 ""
 psql -X -q -h "$scratch" -p 55491 -U postgres \
     -c "CREATE EXTENSION pgpool_stats" -c "SELECT pgpool_stats.set_budget('bench', 50)" >/dev/null
 echo 'SELECT 1;' > "$scratch/select1.sql"
@@ -45,17 +49,27 @@ tps() {  # port
         sed -n 's/^tps = \([0-9.]*\) .*/\1/p'
 }
 
-echo "pgbench -C, $clients clients, ${seconds}s per run, $rounds rounds, with vs without pgpool_stats"
-ratios=()
+echo "pgbench -C, $clients clients, ${seconds}s per run, $rounds rounds: with pgpool_stats, without, control (also without)"
+ratios=() controls=()
+ports=(55491 55492 55493)
 for ((r = 1; r <= rounds; r++)); do
-    # Alternate which goes first, so drift of the machine favours neither.
-    if ((r % 2)); then w=$(tps 55491); wo=$(tps 55492); else wo=$(tps 55492); w=$(tps 55491); fi
+    # Rotate the order, so drift of the machine favours none of them.
+    declare -A got=()
+    for ((k = 0; k < 3; k++)); do
+        port=${ports[$(((r + k) % 3))]}
+        got[$port]=$(tps "$port")
+    done
+    w=${got[55491]} wo=${got[55492]} ctl=${got[55493]}
     ratio=$(awk -v a="$w" -v b="$wo" 'BEGIN { printf "%.3f", a / b }')
-    ratios+=("$ratio")
-    printf 'round %d: with %8.1f logins/s, without %8.1f logins/s, ratio %s\n' "$r" "$w" "$wo" "$ratio"
+    control=$(awk -v a="$ctl" -v b="$wo" 'BEGIN { printf "%.3f", a / b }')
+    ratios+=("$ratio") controls+=("$control")
+    printf 'round %2d: with %7.1f, without %7.1f, control %7.1f logins/s; with/without %s, control/without %s\n' \
+        "$r" "$w" "$wo" "$ctl" "$ratio" "$control"
+    unset got
 done
+median() { printf '%s\n' "$@" | sort -n | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 admitted=$(psql -X -At -h "$scratch" -p 55491 -U postgres \
     -c "SELECT admitted FROM pgpool_stats.applications WHERE application_name = 'bench'")
-median=$(printf '%s\n' "${ratios[@]}" | sort -n | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }')
 echo "logins admitted through pgpool_stats: $admitted"
-echo "median login throughput ratio (with / without): $median"
+echo "median login throughput ratio with / without pgpool_stats: $(median "${ratios[@]}")"
+echo "median login throughput ratio control / without (noise floor, A/A): $(median "${controls[@]}")"
