@@ -50,6 +50,20 @@ ROLLBACK TO SAVEPOINT s;
 COMMIT;
 SELECT max_connections FROM pgpool_stats.applications WHERE application_name = 'kept';
 
+-- A transaction whose every change was rolled back to a savepoint leaves
+-- nothing behind for the next one (which once wrote into freed memory).
+BEGIN;
+SAVEPOINT s;
+SELECT application_name FROM pgpool_stats.set_budget('undone', 1);
+ROLLBACK TO SAVEPOINT s;
+COMMIT;
+BEGIN;
+SELECT application_name FROM pgpool_stats.set_budget('after_undone', 4, reserved_connections => 2);
+SELECT repeat('x', 100000) IS NOT NULL AS churn_memory FROM generate_series(1, 50) LIMIT 1;
+COMMIT;
+SELECT application_name, max_connections, reserved_connections FROM pgpool_stats.applications
+WHERE application_name IN ('undone', 'after_undone') ORDER BY 1;
+
 -- Direct DML goes through the same rules and reaches the ledger too.
 UPDATE pgpool_stats.budget SET max_connections = 9 WHERE application_name = 'kept';
 INSERT INTO pgpool_stats.budget (application_name, max_connections) VALUES ('direct', 1);

@@ -25,6 +25,7 @@ extern "C" {
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
+#include "storage/proc.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
@@ -44,10 +45,13 @@ struct StagedChange {
     core::NamedBudget named;
 };
 
-// Changes of the current transaction, in TopTransactionContext.
+// Changes of the current transaction, in TopTransactionContext. staged_lxid
+// names the transaction that owns the list: a list left by an earlier
+// transaction points into freed memory and is never reused.
 StagedChange* staged = nullptr;
 int staged_count = 0;
 int staged_capacity = 0;
+LocalTransactionId staged_lxid = InvalidLocalTransactionId;
 bool callbacks_registered = false;
 
 int64 interval_ms(const Interval* iv) {
@@ -120,9 +124,14 @@ void require_budget_database() {
 void discard_staged() {
     staged = nullptr;  // its memory goes with TopTransactionContext
     staged_count = staged_capacity = 0;
+    staged_lxid = InvalidLocalTransactionId;
 }
 
 StagedChange* stage() {
+    if (staged_lxid != MyProc->lxid) {
+        discard_staged();
+        staged_lxid = MyProc->lxid;
+    }
     if (staged_count == staged_capacity) {
         int grown = staged_capacity == 0 ? 8 : staged_capacity * 2;
         size_t bytes = sizeof(StagedChange) * static_cast<size_t>(grown);
@@ -184,7 +193,12 @@ void apply_staged_at_commit() {
 }
 
 void on_xact(XactEvent event, void*) {
-    if (staged_count == 0) return;
+    if (staged_count == 0) {
+        // Everything was rolled back to savepoints: forget the list, whose
+        // memory goes with this transaction.
+        if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT) discard_staged();
+        return;
+    }
     switch (event) {
         case XACT_EVENT_PRE_COMMIT:
             check_room_before_commit();
