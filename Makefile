@@ -12,8 +12,8 @@ MODULE_big  = pgpool_stats
 DATA        = sql/pgpool_stats--1.0.sql
 PGFILEDESC  = "pgpool_stats - connection budgets per application"
 
-CORE_OBJS   = src/core/admission.o src/core/ledger.o
-SHELL_OBJS  = src/pgpool_stats.o src/ledger_shmem.o src/admission_hook.o src/budget_sync.o \
+CORE_OBJS   = src/core/admission.o src/core/ledger.o src/core/census.o
+SHELL_OBJS  = src/pgpool_stats.o src/ledger_shmem.o src/admission_hook.o src/budget_sync.o src/backend_states.o \
               src/worker.o src/views.o src/sql_boundary.o
 OBJS        = $(SHELL_OBJS) $(CORE_OBJS)
 
@@ -46,7 +46,7 @@ $(SHELL_OBJS): src/*.hpp src/core/*.hpp
 # Unit tests of the core: GoogleTest, sanitizers on.
 UNIT_DIR     = test/unit
 UNIT_BIN     = $(UNIT_DIR)/core_tests
-UNIT_SRCS    = $(wildcard $(UNIT_DIR)/*_test.cpp) src/core/admission.cpp src/core/ledger.cpp
+UNIT_SRCS    = $(wildcard $(UNIT_DIR)/*_test.cpp) $(CORE_OBJS:.o=.cpp)
 SANITIZE     = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
 $(UNIT_BIN): $(UNIT_SRCS) src/core/*.hpp

@@ -155,6 +155,18 @@ SELECT count(*) > 0 AS sees_ledger FROM pgpool_stats.applications;
 \c contrib_regression
 DROP DATABASE pgpool_stats_elsewhere;
 
+-- reset() zeroes counters, of one application or all; an unknown name is a notice.
+SELECT pgpool_stats.reset('no_such_application');
+SELECT pgpool_stats.reset('kept');
+SELECT pgpool_stats.reset();
+SELECT count(*) AS rows_with_counts FROM pgpool_stats.applications WHERE admitted + rejected + would_reject > 0
+    AND application_name <> 'pg_regress/budgets';
+SELECT pgpool_stats.reset(NULL::text);
+
+-- The view has DESIGN.md's columns, in order.
+SELECT string_agg(attname, ', ' ORDER BY attnum) FROM pg_attribute
+WHERE attrelid = 'pgpool_stats.applications'::regclass AND attnum > 0;
+
 -- Functions are declared as the design says.
 SELECT p.proname, p.prosecdef, p.proconfig
 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace

@@ -1,4 +1,4 @@
--- pgpool_stats 1.0: budgets, admission telemetry, capacity.
+-- pgpool_stats 1.0: budgets, admission, pool telemetry, capacity.
 \echo Use "CREATE EXTENSION pgpool_stats" to load this file. \quit
 
 -- Anyone may see that the schema exists (so a missing privilege says which
@@ -246,15 +246,23 @@ COMMENT ON FUNCTION pgpool_stats.drop_budget(text) IS
 CREATE FUNCTION pgpool_stats.applications_snapshot(
     OUT application_name text,
     OUT connections int,
+    OUT active int,
+    OUT idle int,
+    OUT idle_in_transaction int,
+    OUT waiting int,
     OUT admission_waiting int,
+    OUT instances int,
     OUT max_connections int,
     OUT reserved_connections int,
     OUT mode text,
     OUT utilization float8,
     OUT peak_connections int,
+    OUT peak_active int,
     OUT admitted bigint,
     OUT rejected bigint,
     OUT would_reject bigint,
+    OUT reaped bigint,
+    OUT connects_per_second float8,
     OUT avg_session_seconds float8,
     OUT last_rejected_at timestamptz,
     OUT stats_reset timestamptz)
@@ -263,13 +271,17 @@ AS 'MODULE_PATHNAME', 'pgpool_stats_applications_1_0'
 LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
 
 CREATE VIEW pgpool_stats.applications AS
-    SELECT application_name, connections, admission_waiting, max_connections,
-           reserved_connections, mode, utilization, peak_connections, admitted, rejected,
-           would_reject, avg_session_seconds, last_rejected_at, stats_reset
-    FROM pgpool_stats.applications_snapshot();
+    SELECT * FROM pgpool_stats.applications_snapshot();
 
 COMMENT ON VIEW pgpool_stats.applications IS
-    'One row per application with a budget or a connection: budget, usage and admission counters';
+    'One row per application with a budget or a connection: live states, budget, peaks and admission counters';
+
+CREATE FUNCTION pgpool_stats.reset(application_name text DEFAULT NULL) RETURNS void
+AS 'MODULE_PATHNAME', 'pgpool_stats_reset_1_0'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION pgpool_stats.reset(text) IS
+    'Zero the counters and peaks of one application, or of all';
 
 CREATE FUNCTION pgpool_stats.capacity_snapshot(
     OUT max_connections int,
@@ -307,7 +319,8 @@ REVOKE ALL ON FUNCTION
     pgpool_stats.set_budget(text, int, int, text, interval, interval, interval, name[], text),
     pgpool_stats.drop_budget(text),
     pgpool_stats.applications_snapshot(),
-    pgpool_stats.capacity_snapshot()
+    pgpool_stats.capacity_snapshot(),
+    pgpool_stats.reset(text)
 FROM PUBLIC;
 
 GRANT SELECT ON pgpool_stats.budget, pgpool_stats.applications, pgpool_stats.capacity TO pg_monitor;

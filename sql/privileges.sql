@@ -11,6 +11,7 @@ SELECT * FROM pgpool_stats.capacity;
 SELECT * FROM pgpool_stats.budget;
 SELECT pgpool_stats.set_budget('api', 1);
 SELECT pgpool_stats.drop_budget('api');
+SELECT pgpool_stats.reset();
 INSERT INTO pgpool_stats.budget (application_name, max_connections) VALUES ('api', 1);
 RESET ROLE;
 
@@ -19,6 +20,7 @@ SELECT count(*) >= 0 AS can_read FROM pgpool_stats.applications;
 SELECT capacity > 0 AS can_read FROM pgpool_stats.capacity;
 SELECT count(*) >= 0 AS can_read FROM pgpool_stats.budget;
 SELECT pgpool_stats.set_budget('api', 1);
+SELECT pgpool_stats.reset();
 RESET ROLE;
 
 -- set_budget is SECURITY DEFINER: EXECUTE alone is enough, no table grant.

@@ -11,6 +11,9 @@
 // later in startup, pg_terminate_backend, client gone). A crash resets shared
 // memory instead.
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <algorithm>
 
 #include "shell.hpp"
@@ -26,6 +29,7 @@ extern "C" {
 #include "postmaster/postmaster.h"
 #include "replication/walsender.h"
 #include "storage/ipc.h"
+#include "storage/proc.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/syscache.h"
@@ -54,10 +58,17 @@ constexpr long kWaitSliceMs = 100;
 // Leave this much of authentication_timeout for our own clear rejection.
 constexpr long kAuthTimeoutMarginMs = 250;
 
+SessionSlot& my_slot() {
+    return session_slots[MyBackendId - 1];
+}
+
 void release_session(int, Datum) {
     if (charged_entry < 0 && waiting_entry < 0) return;
     ledger_lock_exclusive();
-    if (charged_entry >= 0) ledger->release(charged_entry, GetCurrentTimestamp() - charged_at);
+    if (charged_entry >= 0) {
+        ledger->release(charged_entry, GetCurrentTimestamp() - charged_at);
+        memset(&my_slot(), 0, sizeof(SessionSlot));
+    }
     if (waiting_entry >= 0) ledger->abandon_wait(waiting_entry);
     ledger_unlock();
     charged_entry = waiting_entry = -1;
@@ -95,6 +106,17 @@ void startup_application_name(Port* port, char (&out)[NAMEDATALEN]) {
         }
     }
     strlcpy(out, name ? name : "", NAMEDATALEN);
+}
+
+// Instances are told apart by client address, not port; every Unix-socket
+// client is one instance.
+uint64 client_key(const Port* port) {
+    const struct sockaddr* sa = reinterpret_cast<const struct sockaddr*>(&port->raddr.addr);
+    if (sa->sa_family == AF_INET)
+        return core::client_key_of(&reinterpret_cast<const sockaddr_in*>(sa)->sin_addr, 4);
+    if (sa->sa_family == AF_INET6)
+        return core::client_key_of(&reinterpret_cast<const sockaddr_in6*>(sa)->sin6_addr, 16);
+    return 1;
 }
 
 bool role_is_superuser(const char* role_name) {
@@ -231,6 +253,12 @@ void admit_session(Port* port) {
         if (r.outcome == core::Outcome::kAdmitted) {
             charged_entry = entry;
             charged_at = now;
+            SessionSlot& slot = my_slot();
+            slot.pid = MyProcPid;
+            slot.entry = entry;
+            slot.pgprocno = MyProc->pgprocno;
+            slot.client_key = client_key(port);
+            slot.charged_at = now;
         }
         ledger_unlock();
         waiting_entry = r.outcome == core::Outcome::kWait ? entry : -1;

@@ -3,13 +3,16 @@
 // Locking protocol
 // ----------------
 // One LWLock, the ledger lock (tranche "pgpool_stats"), protects everything in
-// SharedState and the whole core::Ledger:
+// SharedState, the whole core::Ledger and the session slots:
 //   * admission (a login is charged), release (a session ends), budget changes
 //     (commit of a change, the worker's reload) and eviction take it
 //     EXCLUSIVE; each holds it for a handful of instructions: a hash lookup
 //     and a few counter updates, never I/O, never a catalog access, never a wait;
-//   * the views take it SHARED only long enough to memcpy the entries they
-//     show, and build tuples after releasing it.
+//   * the views and the sampler take it SHARED only long enough to memcpy the
+//     entries or session slots they need, and do their work after releasing it.
+// PostgreSQL's backend status entries, read for session states, are not ours:
+// they are read with PostgreSQL's own changecount protocol, without our lock
+// (backend_states.cpp).
 // Nothing is ever waited on while holding the lock: a login that must wait for
 // a slot releases it and sleeps on the ledger_changed condition variable,
 // which every release and every budget change broadcasts. The lock is never
@@ -33,6 +36,7 @@ namespace pgpool_stats {
 
 SharedState* shared = nullptr;
 core::Ledger* ledger = nullptr;
+SessionSlot* session_slots = nullptr;
 
 namespace {
 
@@ -41,9 +45,15 @@ constexpr const char* kTrancheName = "pgpool_stats";
 shmem_request_hook_type prev_shmem_request_hook = nullptr;
 shmem_startup_hook_type prev_shmem_startup_hook = nullptr;
 
+Size ledger_size() {
+    return MAXALIGN(core::Ledger::bytes_needed(guc_max_applications));
+}
+Size sessions_size() {
+    return mul_size(sizeof(SessionSlot), MaxBackends);
+}
+
 Size shared_size() {
-    return add_size(MAXALIGN(sizeof(SharedState)),
-                    core::Ledger::bytes_needed(guc_max_applications));
+    return add_size(add_size(MAXALIGN(sizeof(SharedState)), ledger_size()), sessions_size());
 }
 
 // Slots ordinary sessions can ever have: DESIGN.md's "capacity".
@@ -69,7 +79,10 @@ void startup_shmem() {
     char* base = static_cast<char*>(ShmemInitStruct("pgpool_stats", shared_size(), &found));
     shared = reinterpret_cast<SharedState*>(base);
     void* ledger_memory = base + MAXALIGN(sizeof(SharedState));
+    session_slots =
+        reinterpret_cast<SessionSlot*>(base + MAXALIGN(sizeof(SharedState)) + ledger_size());
     if (!found) {
+        memset(session_slots, 0, sessions_size());
         shared->lock = &(GetNamedLWLockTranche(kTrancheName))->lock;
         ConditionVariableInit(&shared->ledger_changed);
         shared->budgets_loaded = false;
@@ -81,6 +94,7 @@ void startup_shmem() {
         ledger = static_cast<core::Ledger*>(ledger_memory);
     }
     LWLockRelease(AddinShmemInitLock);
+    attach_backend_status();
 }
 
 }  // namespace

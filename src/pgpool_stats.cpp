@@ -19,6 +19,7 @@ char* guc_database = nullptr;
 int guc_max_applications = 256;
 bool guc_enforce = true;
 bool guc_exempt_superusers = true;
+int guc_sample_interval_ms = 1000;
 
 namespace {
 
@@ -38,6 +39,10 @@ void define_gucs() {
     DefineCustomBoolVariable(
         "pgpool_stats.exempt_superusers", "Never refuse superuser logins (they are still counted).",
         nullptr, &guc_exempt_superusers, true, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
+    DefineCustomIntVariable("pgpool_stats.sample_interval",
+                            "How often the worker samples the sessions of every application.",
+                            nullptr, &guc_sample_interval_ms, 1000, 10, 3600 * 1000, PGC_SIGHUP,
+                            GUC_UNIT_MS, nullptr, nullptr, nullptr);
     MarkGUCPrefixReserved("pgpool_stats");
 }
 

@@ -8,11 +8,13 @@
 extern "C" {
 #include "postgres.h"
 
+#include "datatype/timestamp.h"
 #include "storage/condition_variable.h"
 #include "storage/latch.h"
 #include "storage/lwlock.h"
 }
 
+#include "core/census.hpp"
 #include "core/ledger.hpp"
 
 namespace pgpool_stats {
@@ -22,6 +24,7 @@ extern char* guc_database;
 extern int guc_max_applications;
 extern bool guc_enforce;
 extern bool guc_exempt_superusers;
+extern int guc_sample_interval_ms;
 
 // The part of shared memory that is not the ledger; see ledger_shmem.cpp for
 // the locking protocol.
@@ -33,8 +36,21 @@ struct SharedState {
     Latch* worker_latch;               // to ask the worker for an early reload
 };
 
+// Which application each counted session was admitted as, one slot per
+// backend (index MyBackendId - 1, as PostgreSQL's own backend status array).
+// Written by the session itself at admission and release, under the ledger
+// lock; pid == 0 means free.
+struct SessionSlot {
+    int32 pid;
+    int32 entry;
+    int32 pgprocno;     // its PGPROC, for lock waits
+    uint64 client_key;  // client address without port (core::client_key_of)
+    TimestampTz charged_at;
+};
+
 extern SharedState* shared;
 extern core::Ledger* ledger;
+extern SessionSlot* session_slots;  // MaxBackends of them
 
 // ledger_shmem.cpp
 void install_shmem_hooks();
@@ -42,6 +58,11 @@ void ledger_lock_exclusive();
 void ledger_lock_shared();
 void ledger_unlock();
 void require_shared_memory();  // ERROR with a hint when not preloaded
+
+// backend_states.cpp
+void attach_backend_status();
+// One observation per counted session now, into out[0..MaxBackends).
+int32 observe_sessions(core::SessionObservation* out);
 
 // admission_hook.cpp
 void install_admission_hook();

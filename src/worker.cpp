@@ -2,9 +2,12 @@
 //
 // Connected to pgpool_stats.database, it loads the budgets into the ledger at
 // start and reloads them every second (the commit path applies changes at
-// once; the reload catches what no trigger sees), and forgets applications
-// that have been idle for long. Loop shape after worker_spi and pg_cron:
-// latch wait, interrupts, config reload, work.
+// once; the reload catches what no trigger sees), forgets applications that
+// have been idle for long, and every pgpool_stats.sample_interval samples the
+// sessions of every application (peak_active, the login rate). Loop shape after worker_spi and
+// pg_cron: latch wait, interrupts, config reload, work.
+
+#include <algorithm>
 
 #include "shell.hpp"
 
@@ -18,6 +21,7 @@ extern "C" {
 #include "storage/ipc.h"
 #include "storage/proc.h"
 #include "tcop/tcopprot.h"
+#include "utils/memutils.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 }
@@ -62,6 +66,21 @@ void reload_budgets() {
     SPI_finish();
     CommitTransactionCommand();
     pgstat_report_activity(STATE_IDLE, nullptr);
+}
+
+// One sample: the census of every application, from which the ledger keeps
+// peak_active and the login rate.
+void take_sample(double elapsed_seconds) {
+    core::SessionObservation* observations = static_cast<core::SessionObservation*>(
+        palloc(sizeof(core::SessionObservation) * MaxBackends));
+    int32 n = observe_sessions(observations);
+    const int32 entries = ledger->max_applications() + 1;
+    core::Census* census = static_cast<core::Census*>(palloc(sizeof(core::Census) * entries));
+    core::take_census(observations, n, census, entries);
+    ledger_lock_exclusive();
+    for (int32 i = 0; i < entries; ++i)
+        if (ledger->entry(i).in_use) ledger->record_sample(i, census[i], elapsed_seconds);
+    ledger_unlock();
 }
 
 void forget_idle_applications() {
@@ -114,15 +133,42 @@ extern "C" PGDLLEXPORT void pgpool_stats_worker_main(Datum) {
     ledger_unlock();
     ereport(LOG, (errmsg("pgpool_stats worker started in database \"%s\"", guc_database)));
 
+    MemoryContext loop_context =
+        AllocSetContextCreate(TopMemoryContext, "pgpool_stats worker loop", ALLOCSET_DEFAULT_SIZES);
+    TimestampTz next_reload = 0;
+    TimestampTz last_sample = GetCurrentTimestamp();
+    TimestampTz next_sample = last_sample;
     for (;;) {
         CHECK_FOR_INTERRUPTS();
         if (ConfigReloadPending) {
             ConfigReloadPending = false;
             ProcessConfigFile(PGC_SIGHUP);
+            next_sample = GetCurrentTimestamp();
         }
-        reload_budgets();
-        forget_idle_applications();
-        (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, kReloadEveryMs,
+        MemoryContext previous = MemoryContextSwitchTo(loop_context);
+        TimestampTz now = GetCurrentTimestamp();
+        if (now >= next_reload) {
+            reload_budgets();
+            forget_idle_applications();
+            next_reload = TimestampTzPlusMilliseconds(now, kReloadEveryMs);
+        }
+        now = GetCurrentTimestamp();
+        if (now >= next_sample) {
+            take_sample(static_cast<double>(now - last_sample) / USECS_PER_SEC);
+            last_sample = now;
+            // Fixed rate, not fixed delay; after a stall, start again from now.
+            next_sample = TimestampTzPlusMilliseconds(next_sample, guc_sample_interval_ms);
+            if (next_sample <= now)
+                next_sample = TimestampTzPlusMilliseconds(now, guc_sample_interval_ms);
+        }
+        MemoryContextSwitchTo(previous);
+        MemoryContextReset(loop_context);
+
+        now = GetCurrentTimestamp();
+        long sleep_ms =
+            std::max<long>(1, std::min(TimestampDifferenceMilliseconds(now, next_reload),
+                                       TimestampDifferenceMilliseconds(now, next_sample)));
+        (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, sleep_ms,
                         PG_WAIT_EXTENSION);
         ResetLatch(MyLatch);
     }

@@ -1,6 +1,7 @@
 #include "ledger.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 
 namespace pgpool_stats::core {
@@ -353,14 +354,30 @@ int32_t Ledger::evict_idle(int64_t cutoff) noexcept {
     return removed;
 }
 
+void Ledger::record_sample(int32_t i, const Census& census, double elapsed_seconds) noexcept {
+    // The rate's memory: a burst of logins fades from it over about a minute.
+    constexpr double kRateWindowSeconds = 60.0;
+    ApplicationEntry& e = entries()[i];
+    e.peak_active = std::max(e.peak_active, census.active);
+    if (elapsed_seconds > 0) {
+        double rate = static_cast<double>(e.admitted - e.admitted_at_last_sample) / elapsed_seconds;
+        double weight = 1.0 - std::exp(-elapsed_seconds / kRateWindowSeconds);
+        e.connects_per_second += weight * (rate - e.connects_per_second);
+    }
+    e.admitted_at_last_sample = e.admitted;
+}
+
 void Ledger::reset_counters(int32_t i, int64_t now) noexcept {
     for (int32_t k = 0; k <= max_applications_; ++k) {
         if (i >= 0 && k != i) continue;
         ApplicationEntry& e = entries()[k];
         if (!e.in_use) continue;
         e.peak_connections = e.connections;
-        e.admitted = e.rejected = e.would_reject = 0;
+        e.peak_active = 0;
+        e.admitted = e.rejected = e.would_reject = e.reaped = 0;
         e.sessions_ended = e.session_micros_total = 0;
+        e.connects_per_second = 0;
+        e.admitted_at_last_sample = 0;
         e.last_rejected_at = 0;
         e.stats_reset_at = now;
     }
@@ -385,12 +402,13 @@ CapacityFigures Ledger::capacity_figures() const noexcept {
     return f;
 }
 
-int32_t Ledger::copy_entries(ApplicationEntry* out, int32_t max) const noexcept {
+int32_t Ledger::copy_entries(ApplicationEntry* out, int32_t* numbers, int32_t max) const noexcept {
     int32_t n = 0;
     const ApplicationEntry* es = entries();
     for (int32_t i = 0; i <= max_applications_ && n < max; ++i) {
         if (!es[i].in_use) continue;
         if (i == kOtherEntry && !other_used_) continue;
+        if (numbers) numbers[n] = i;
         out[n++] = es[i];
     }
     return n;

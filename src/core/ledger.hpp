@@ -20,6 +20,7 @@
 
 #include "admission.hpp"
 #include "budget.hpp"
+#include "census.hpp"
 
 namespace pgpool_stats::core {
 
@@ -35,12 +36,18 @@ struct ApplicationEntry {
     int32_t connections;        // counted sessions charged here now
     int32_t admission_waiting;  // logins waiting for a slot now
     int32_t peak_connections;   // since stats_reset_at
+    int32_t peak_active;        // since stats_reset_at, as the sampler saw it
 
     int64_t admitted;      // sessions admitted (including monitor and exempt)
     int64_t rejected;      // logins refused
     int64_t would_reject;  // logins a monitor budget (or enforce = off) let through
     int64_t sessions_ended;
     int64_t session_micros_total;  // summed life of ended sessions
+    int64_t reaped;                // sessions the reaper terminated
+
+    // Logins per second over about the last minute (EWMA, updated by the sampler).
+    double connects_per_second;
+    int64_t admitted_at_last_sample;
 
     // Timestamps in the caller's unit (the shell uses TimestampTz); 0 = never.
     int64_t last_rejected_at;
@@ -135,14 +142,19 @@ public:
     // before `cutoff`. Returns how many were removed.
     int32_t evict_idle(int64_t cutoff) noexcept;
 
+    // One sample of entry i: raises peak_active and moves the login rate,
+    // elapsed_seconds after the previous sample.
+    void record_sample(int32_t i, const Census& census, double elapsed_seconds) noexcept;
+
     // Zeroes the counters and peaks of entry i (all when i < 0).
     void reset_counters(int32_t i, int64_t now) noexcept;
 
     CapacityFigures capacity_figures() const noexcept;
 
     // Copies the entries in use to out[0..max), "(other)" only when it has
-    // ever been used. Returns how many were copied.
-    int32_t copy_entries(ApplicationEntry* out, int32_t max) const noexcept;
+    // ever been used, and their entry numbers to numbers[] when not null.
+    // Returns how many were copied.
+    int32_t copy_entries(ApplicationEntry* out, int32_t* numbers, int32_t max) const noexcept;
 
     const ApplicationEntry& entry(int32_t i) const noexcept { return entries()[i]; }
     int32_t max_applications() const noexcept { return max_applications_; }

@@ -2,6 +2,7 @@
 // check of every decision against a naive reference model of DESIGN.md.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstring>
 #include <map>
 #include <memory>
@@ -176,7 +177,7 @@ TEST(Ledger, FullTableSendsNewApplicationsToOther) {
     EXPECT_TRUE(full);
     EXPECT_EQ(l->try_admit(kOtherEntry, plain(), 1).outcome, Outcome::kAdmitted);
     std::vector<ApplicationEntry> out(3);
-    int32_t n = l->copy_entries(out.data(), 3);
+    int32_t n = l->copy_entries(out.data(), nullptr, 3);
     EXPECT_EQ(n, 3);
     EXPECT_STREQ(out[0].name, "(other)");
     EXPECT_EQ(out[0].connections, 1);
@@ -188,7 +189,7 @@ TEST(Ledger, OtherIsHiddenUntilUsed) {
     TestLedger l(4, 100);
     add(l, "a");
     std::vector<ApplicationEntry> out(5);
-    EXPECT_EQ(l->copy_entries(out.data(), 5), 1);
+    EXPECT_EQ(l->copy_entries(out.data(), nullptr, 5), 1);
 }
 
 TEST(Ledger, EvictionForgetsOnlyIdleUnbudgetedEntries) {
@@ -248,8 +249,32 @@ TEST(Ledger, BudgetsDisplaceIdleEntriesButNeverBusyOnes) {
     EXPECT_FALSE(l->apply_budget_change("another", &b, 2));
     EXPECT_EQ(l->find("busy"), busy);
     std::vector<ApplicationEntry> out(3);
-    EXPECT_EQ(l->copy_entries(out.data(), 3), 2);  // a refused budget does not show "(other)"
+    EXPECT_EQ(l->copy_entries(out.data(), nullptr, 3),
+              2);  // a refused budget does not show "(other)"
     EXPECT_TRUE(l->consistent());
+}
+
+TEST(Ledger, SamplesRaisePeakActiveAndTrackTheLoginRate) {
+    TestLedger l(4, 100);
+    int32_t api = add(l, "api");
+    for (int k = 0; k < 60; ++k) {
+        ASSERT_EQ(l->try_admit(api, plain(), 1).outcome, Outcome::kAdmitted);
+        l->release(api, 1);
+    }
+    Census c{};
+    c.active = 3;
+    l->record_sample(api, c, 1.0);  // 60 logins in the last second
+    EXPECT_EQ(l->entry(api).peak_active, 3);
+    double after_burst = l->entry(api).connects_per_second;
+    EXPECT_NEAR(after_burst, 60.0 * (1.0 - std::exp(-1.0 / 60.0)), 1e-9);
+    c.active = 1;
+    for (int k = 0; k < 300; ++k) l->record_sample(api, c, 1.0);  // five quiet minutes
+    EXPECT_EQ(l->entry(api).peak_active, 3);
+    EXPECT_LT(l->entry(api).connects_per_second, after_burst * 0.01);
+    l->reset_counters(api, 9);
+    EXPECT_EQ(l->entry(api).peak_active, 0);
+    EXPECT_EQ(l->entry(api).admitted, 0);
+    EXPECT_EQ(l->entry(api).stats_reset_at, 9);
 }
 
 TEST(Ledger, HashIndexSurvivesHeavyAddAndRemove) {

@@ -1,0 +1,97 @@
+// Session states read directly from backend state in shared memory: no SPI,
+// and no copy of every backend's status as pg_stat_activity makes.
+//
+// PostgreSQL 15 keeps per-backend status (pg_stat_activity's state) in the
+// shared "Backend Status Array" but exports no pointer to it. We attach to it
+// by name once, at shared-memory startup, with the size PostgreSQL gave it;
+// if that ever fails to match (a future layout change), states are reported
+// as unknown instead of guessed, with one LOG line. Entries are read with
+// PostgreSQL's changecount protocol, as pg_stat_activity reads them.
+
+#include "shell.hpp"
+
+extern "C" {
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "storage/proc.h"
+#include "storage/shmem.h"
+#include "utils/backend_status.h"
+#include "utils/wait_event.h"
+}
+
+namespace pgpool_stats {
+
+namespace {
+
+PgBackendStatus* backend_status_array = nullptr;
+
+core::SessionState state_of(BackendState s) {
+    switch (s) {
+        case STATE_RUNNING:
+        case STATE_FASTPATH:
+            return core::SessionState::kActive;
+        case STATE_IDLE:
+            return core::SessionState::kIdle;
+        case STATE_IDLEINTRANSACTION:
+        case STATE_IDLEINTRANSACTION_ABORTED:
+            return core::SessionState::kIdleInTransaction;
+        default:
+            return core::SessionState::kUnknown;
+    }
+}
+
+}  // namespace
+
+void attach_backend_status() {
+    // The size backend_status.c gives it: one entry per backend and per
+    // auxiliary process type.
+    Size size = mul_size(sizeof(PgBackendStatus), MaxBackends + NUM_AUXPROCTYPES);
+    bool found = false;
+    LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+    void* array = ShmemInitStruct("Backend Status Array", size, &found);
+    LWLockRelease(AddinShmemInitLock);
+    backend_status_array = found ? static_cast<PgBackendStatus*>(array) : nullptr;
+    if (!found)
+        ereport(LOG, (errmsg("pgpool_stats: backend status array not found; session states will "
+                             "be reported as unknown")));
+}
+
+int32 observe_sessions(core::SessionObservation* out) {
+    SessionSlot* slots = static_cast<SessionSlot*>(palloc(sizeof(SessionSlot) * MaxBackends));
+    ledger_lock_shared();
+    memcpy(slots, session_slots, sizeof(SessionSlot) * MaxBackends);
+    ledger_unlock();
+
+    int32 n = 0;
+    for (int i = 0; i < MaxBackends; ++i) {
+        const SessionSlot& slot = slots[i];
+        if (slot.pid == 0) continue;
+        core::SessionObservation& o = out[n++];
+        o.entry = slot.entry;
+        o.client_key = slot.client_key;
+        o.state = core::SessionState::kUnknown;
+        o.lock_waiting = false;
+        if (backend_status_array == nullptr) continue;
+
+        volatile PgBackendStatus* be = &backend_status_array[i];
+        int pid = 0;
+        BackendState state = STATE_UNDEFINED;
+        for (int attempt = 0; attempt < 1000; ++attempt) {
+            int before, after;
+            pgstat_begin_read_activity(be, before);
+            pid = be->st_procpid;
+            state = be->st_state;
+            pgstat_end_read_activity(be, after);
+            if (pgstat_read_activity_complete(before, after)) break;
+            CHECK_FOR_INTERRUPTS();
+        }
+        if (pid != slot.pid) continue;  // the slot changed hands meanwhile
+        o.state = state_of(state);
+        const PGPROC* proc = &ProcGlobal->allProcs[slot.pgprocno];
+        o.lock_waiting = (proc->wait_event_info & 0xFF000000U) == PG_WAIT_LOCK;
+    }
+    pfree(slots);
+    return n;
+}
+
+}  // namespace pgpool_stats
