@@ -167,6 +167,10 @@ SELECT pgpool_stats.reset(NULL::text);
 SELECT string_agg(attname, ', ' ORDER BY attnum) FROM pg_attribute
 WHERE attrelid = 'pgpool_stats.applications'::regclass AND attnum > 0;
 
+-- The shared memory pgpool_stats takes is visible to users (10 MB with the
+-- default history sizes).
+SELECT size > 10000000 AND size < 11000000 AS about_10_mb FROM pg_shmem_allocations WHERE name = 'pgpool_stats';
+
 -- Functions are declared as the design says.
 SELECT p.proname, p.prosecdef, p.proconfig
 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace

@@ -305,12 +305,55 @@ CREATE VIEW pgpool_stats.capacity AS
 COMMENT ON VIEW pgpool_stats.capacity IS
     'The server''s connection slots: capacity, reservations, budgets and overcommit';
 
+CREATE FUNCTION pgpool_stats.history_snapshot(
+    OUT sample_time timestamptz,
+    OUT application_name text,
+    OUT connections int,
+    OUT active int,
+    OUT idle int,
+    OUT idle_in_transaction int,
+    OUT waiting int,
+    OUT admission_waiting int,
+    OUT rejected bigint,
+    OUT resolution text)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'pgpool_stats_history_1_0'
+LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
+
+CREATE VIEW pgpool_stats.history AS
+    SELECT * FROM pgpool_stats.history_snapshot();
+
+COMMENT ON VIEW pgpool_stats.history IS
+    'Samples per application (resolution sample), and per-minute maxima for what is older (resolution minute)';
+
+CREATE FUNCTION pgpool_stats.history_minutes_snapshot(
+    OUT minute timestamptz,
+    OUT application_name text,
+    OUT samples int,
+    OUT connections_min int, OUT connections_mean float8, OUT connections_max int,
+    OUT active_min int, OUT active_mean float8, OUT active_max int,
+    OUT idle_min int, OUT idle_mean float8, OUT idle_max int,
+    OUT idle_in_transaction_min int, OUT idle_in_transaction_mean float8, OUT idle_in_transaction_max int,
+    OUT waiting_min int, OUT waiting_mean float8, OUT waiting_max int,
+    OUT admission_waiting_min int, OUT admission_waiting_mean float8, OUT admission_waiting_max int,
+    OUT rejected bigint)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'pgpool_stats_history_minutes_1_0'
+LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
+
+CREATE VIEW pgpool_stats.history_minutes AS
+    SELECT * FROM pgpool_stats.history_minutes_snapshot();
+
+COMMENT ON VIEW pgpool_stats.history_minutes IS
+    'Per-minute roll-ups per application: min / mean / max of every gauge, refusals in the minute';
+
 ------------------------------------------------------------------------------
 -- Privileges: reading is for pg_monitor; changing state is the superuser's
 -- to grant.
 ------------------------------------------------------------------------------
 
-REVOKE ALL ON pgpool_stats.budget, pgpool_stats.applications, pgpool_stats.capacity FROM PUBLIC;
+REVOKE ALL ON pgpool_stats.budget, pgpool_stats.applications, pgpool_stats.capacity,
+    pgpool_stats.history, pgpool_stats.history_minutes FROM PUBLIC;
 REVOKE ALL ON FUNCTION
     pgpool_stats.budget_validate(),
     pgpool_stats.budget_check_roles(),
@@ -320,8 +363,12 @@ REVOKE ALL ON FUNCTION
     pgpool_stats.drop_budget(text),
     pgpool_stats.applications_snapshot(),
     pgpool_stats.capacity_snapshot(),
+    pgpool_stats.history_snapshot(),
+    pgpool_stats.history_minutes_snapshot(),
     pgpool_stats.reset(text)
 FROM PUBLIC;
 
-GRANT SELECT ON pgpool_stats.budget, pgpool_stats.applications, pgpool_stats.capacity TO pg_monitor;
-GRANT EXECUTE ON FUNCTION pgpool_stats.applications_snapshot(), pgpool_stats.capacity_snapshot() TO pg_monitor;
+GRANT SELECT ON pgpool_stats.budget, pgpool_stats.applications, pgpool_stats.capacity,
+    pgpool_stats.history, pgpool_stats.history_minutes TO pg_monitor;
+GRANT EXECUTE ON FUNCTION pgpool_stats.applications_snapshot(), pgpool_stats.capacity_snapshot(),
+    pgpool_stats.history_snapshot(), pgpool_stats.history_minutes_snapshot() TO pg_monitor;

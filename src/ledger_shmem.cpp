@@ -10,6 +10,10 @@
 //     and a few counter updates, never I/O, never a catalog access, never a wait;
 //   * the views and the sampler take it SHARED only long enough to memcpy the
 //     entries or session slots they need, and do their work after releasing it.
+// A second LWLock, the history lock, protects only the history: the sampler
+// appends under it EXCLUSIVE, the history view copies under it SHARED. It is
+// never held together with the ledger lock, so reading history never delays
+// a login.
 // PostgreSQL's backend status entries, read for session states, are not ours:
 // they are read with PostgreSQL's own changecount protocol, without our lock
 // (backend_states.cpp).
@@ -37,6 +41,7 @@ namespace pgpool_stats {
 SharedState* shared = nullptr;
 core::Ledger* ledger = nullptr;
 SessionSlot* session_slots = nullptr;
+core::History* history = nullptr;
 
 namespace {
 
@@ -49,11 +54,16 @@ Size ledger_size() {
     return MAXALIGN(core::Ledger::bytes_needed(guc_max_applications));
 }
 Size sessions_size() {
-    return mul_size(sizeof(SessionSlot), MaxBackends);
+    return MAXALIGN(mul_size(sizeof(SessionSlot), MaxBackends));
+}
+Size history_size() {
+    return core::History::bytes_needed(guc_history_samples, guc_history_rollups,
+                                       guc_max_applications + 1);
 }
 
 Size shared_size() {
-    return add_size(add_size(MAXALIGN(sizeof(SharedState)), ledger_size()), sessions_size());
+    Size size = add_size(MAXALIGN(sizeof(SharedState)), ledger_size());
+    return add_size(add_size(size, sessions_size()), history_size());
 }
 
 // Slots ordinary sessions can ever have: DESIGN.md's "capacity".
@@ -68,7 +78,7 @@ int32 ordinary_capacity() {
 void request_shmem() {
     if (prev_shmem_request_hook) prev_shmem_request_hook();
     RequestAddinShmemSpace(shared_size());
-    RequestNamedLWLockTranche(kTrancheName, 1);
+    RequestNamedLWLockTranche(kTrancheName, 2);
 }
 
 void startup_shmem() {
@@ -81,9 +91,14 @@ void startup_shmem() {
     void* ledger_memory = base + MAXALIGN(sizeof(SharedState));
     session_slots =
         reinterpret_cast<SessionSlot*>(base + MAXALIGN(sizeof(SharedState)) + ledger_size());
+    void* history_memory = reinterpret_cast<char*>(session_slots) + sessions_size();
     if (!found) {
         memset(session_slots, 0, sessions_size());
-        shared->lock = &(GetNamedLWLockTranche(kTrancheName))->lock;
+        LWLockPadded* locks = GetNamedLWLockTranche(kTrancheName);
+        shared->lock = &locks[0].lock;
+        shared->history_lock = &locks[1].lock;
+        history = core::History::create(history_memory, guc_history_samples, guc_history_rollups,
+                                        guc_max_applications + 1, USECS_PER_MINUTE);
         ConditionVariableInit(&shared->ledger_changed);
         shared->budgets_loaded = false;
         shared->overflow_logged = false;
@@ -92,6 +107,7 @@ void startup_shmem() {
                                       GetCurrentTimestamp());
     } else {
         ledger = static_cast<core::Ledger*>(ledger_memory);
+        history = static_cast<core::History*>(history_memory);
     }
     LWLockRelease(AddinShmemInitLock);
     attach_backend_status();
@@ -114,6 +130,15 @@ void ledger_lock_shared() {
 }
 void ledger_unlock() {
     LWLockRelease(shared->lock);
+}
+void history_lock_exclusive() {
+    LWLockAcquire(shared->history_lock, LW_EXCLUSIVE);
+}
+void history_lock_shared() {
+    LWLockAcquire(shared->history_lock, LW_SHARED);
+}
+void history_unlock() {
+    LWLockRelease(shared->history_lock);
 }
 
 void require_shared_memory() {

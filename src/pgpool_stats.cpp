@@ -20,6 +20,8 @@ int guc_max_applications = 256;
 bool guc_enforce = true;
 bool guc_exempt_superusers = true;
 int guc_sample_interval_ms = 1000;
+int guc_history_samples = 32768;
+int guc_history_rollups = 65536;
 
 namespace {
 
@@ -43,6 +45,15 @@ void define_gucs() {
                             "How often the worker samples the sessions of every application.",
                             nullptr, &guc_sample_interval_ms, 1000, 10, 3600 * 1000, PGC_SIGHUP,
                             GUC_UNIT_MS, nullptr, nullptr, nullptr);
+    DefineCustomIntVariable(
+        "pgpool_stats.history_samples", "Fine history rows kept in shared memory (48 bytes each).",
+        "One row per application with sessions, per sample.", &guc_history_samples, 32768, 1024,
+        64 * 1024 * 1024, PGC_POSTMASTER, 0, nullptr, nullptr, nullptr);
+    DefineCustomIntVariable("pgpool_stats.history_rollups",
+                            "Per-minute history rows kept in shared memory (128 bytes each).",
+                            "One row per application with sessions, per minute.",
+                            &guc_history_rollups, 65536, 1024, 64 * 1024 * 1024, PGC_POSTMASTER, 0,
+                            nullptr, nullptr, nullptr);
     MarkGUCPrefixReserved("pgpool_stats");
 }
 

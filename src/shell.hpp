@@ -15,6 +15,7 @@ extern "C" {
 }
 
 #include "core/census.hpp"
+#include "core/history.hpp"
 #include "core/ledger.hpp"
 
 namespace pgpool_stats {
@@ -25,11 +26,14 @@ extern int guc_max_applications;
 extern bool guc_enforce;
 extern bool guc_exempt_superusers;
 extern int guc_sample_interval_ms;
+extern int guc_history_samples;
+extern int guc_history_rollups;
 
 // The part of shared memory that is not the ledger; see ledger_shmem.cpp for
 // the locking protocol.
 struct SharedState {
     LWLock* lock;                      // the ledger lock
+    LWLock* history_lock;              // protects the history only
     ConditionVariable ledger_changed;  // a slot freed, budgets changed or loaded
     bool budgets_loaded;               // the worker has read the budget table once
     bool overflow_logged;              // "(other)" has been announced in the log
@@ -51,12 +55,16 @@ struct SessionSlot {
 extern SharedState* shared;
 extern core::Ledger* ledger;
 extern SessionSlot* session_slots;  // MaxBackends of them
+extern core::History* history;
 
 // ledger_shmem.cpp
 void install_shmem_hooks();
 void ledger_lock_exclusive();
 void ledger_lock_shared();
 void ledger_unlock();
+void history_lock_exclusive();
+void history_lock_shared();
+void history_unlock();
 void require_shared_memory();  // ERROR with a hint when not preloaded
 
 // backend_states.cpp

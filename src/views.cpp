@@ -1,6 +1,6 @@
-// SQL functions behind the views pgpool_stats.applications and
-// pgpool_stats.capacity, and pgpool_stats.reset(). Each view copies what it
-// shows under the ledger lock held SHARED, releases it, and only then builds
+// SQL functions behind the views pgpool_stats.applications, capacity,
+// history and history_minutes, and pgpool_stats.reset(). Each view copies what
+// it shows under the lock held SHARED, releases it, and only then builds
 // tuples.
 
 #include <algorithm>
@@ -109,8 +109,8 @@ PGPOOL_STATS_SQL_FUNCTION(pgpool_stats_applications_1_0) {
     return (Datum)0;
 }
 
-// pgpool_stats.reset(application_name DEFAULT NULL): zero counters and peaks
-// of one application, or of all.
+// pgpool_stats.reset(application_name DEFAULT NULL): zero counters, peaks and
+// history of one application, or of all.
 PGPOOL_STATS_SQL_FUNCTION(pgpool_stats_reset_1_0) {
     require_shared_memory();
     TimestampTz now = GetCurrentTimestamp();
@@ -118,6 +118,9 @@ PGPOOL_STATS_SQL_FUNCTION(pgpool_stats_reset_1_0) {
         ledger_lock_exclusive();
         ledger->reset_counters(-1, now);
         ledger_unlock();
+        history_lock_exclusive();
+        history->erase(-1);
+        history_unlock();
         PG_RETURN_VOID();
     }
     char* name = text_to_cstring(PG_GETARG_TEXT_PP(0));
@@ -126,6 +129,11 @@ PGPOOL_STATS_SQL_FUNCTION(pgpool_stats_reset_1_0) {
     if (i < 0 && strcmp(name, core::kOtherName) == 0) i = core::kOtherEntry;
     if (i >= 0) ledger->reset_counters(i, now);
     ledger_unlock();
+    if (i >= 0) {
+        history_lock_exclusive();
+        history->erase(i);
+        history_unlock();
+    }
     if (i < 0)
         ereport(NOTICE,
                 (errmsg("pgpool_stats: no application \"%s\" is tracked; nothing to reset", name)));
@@ -160,5 +168,134 @@ PGPOOL_STATS_SQL_FUNCTION(pgpool_stats_capacity_1_0) {
     values[c++] = Int32GetDatum(f.applications_max);
     Assert(c == kColumns);
     tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+    return (Datum)0;
+}
+
+namespace {
+
+// Names of the applications the history rows refer to: entry number ->
+// (incarnation, name) of the entries alive now. A row whose incarnation
+// differs belongs to an application forgotten since, and is not shown.
+struct HistoryNames {
+    core::ApplicationEntry* by_entry;  // indexed by entry number; in_use false if unknown
+    int32 entries;
+
+    const char* name_of(int32 entry, uint32 incarnation) const {
+        if (entry < 0 || entry >= entries) return nullptr;
+        const core::ApplicationEntry& e = by_entry[entry];
+        return e.in_use && e.incarnation == incarnation ? e.name : nullptr;
+    }
+};
+
+HistoryNames history_names() {
+    HistoryNames names;
+    names.entries = ledger->max_applications() + 1;
+    core::ApplicationEntry* copied = static_cast<core::ApplicationEntry*>(
+        palloc(sizeof(core::ApplicationEntry) * names.entries));
+    int32* numbers = static_cast<int32*>(palloc(sizeof(int32) * names.entries));
+    names.by_entry = static_cast<core::ApplicationEntry*>(
+        palloc0(sizeof(core::ApplicationEntry) * names.entries));
+    ledger_lock_shared();
+    int32 n = ledger->copy_entries(copied, numbers, names.entries);
+    ledger_unlock();
+    for (int32 k = 0; k < n; ++k) names.by_entry[numbers[k]] = copied[k];
+    return names;
+}
+
+struct HistoryCopy {
+    core::HistorySample* samples;
+    int32 n_samples;
+    core::HistoryRollup* rollups;
+    int32 n_rollups;
+};
+
+HistoryCopy copy_history() {
+    HistoryCopy c;
+    c.samples = static_cast<core::HistorySample*>(
+        palloc_extended(sizeof(core::HistorySample) * history->sample_capacity(), MCXT_ALLOC_HUGE));
+    c.rollups = static_cast<core::HistoryRollup*>(
+        palloc_extended(sizeof(core::HistoryRollup) * history->rollup_capacity(), MCXT_ALLOC_HUGE));
+    history_lock_shared();
+    c.n_samples = history->copy_samples(c.samples, history->sample_capacity());
+    c.n_rollups = history->copy_rollups(c.rollups, history->rollup_capacity());
+    history_unlock();
+    return c;
+}
+
+}  // namespace
+
+// pgpool_stats.history: fine samples for the recent past, preceded by minute
+// rows for what is older than the oldest fine sample. In a minute row each
+// gauge is its maximum within the minute and rejected the minute's total;
+// pgpool_stats.history_minutes has min / mean / max.
+PGPOOL_STATS_SQL_FUNCTION(pgpool_stats_history_1_0) {
+    constexpr int kColumns = 10;
+    require_shared_memory();
+    InitMaterializedSRF(fcinfo, 0);
+    ReturnSetInfo* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
+    expect_columns(rsinfo, kColumns);
+
+    HistoryCopy h = copy_history();
+    HistoryNames names = history_names();
+    const int64 fine_from = h.n_samples > 0 ? h.samples[0].sample_time : PG_INT64_MAX;
+
+    Datum values[kColumns];
+    bool nulls[kColumns];
+    memset(nulls, 0, sizeof nulls);
+    for (int32 k = 0; k < h.n_rollups; ++k) {
+        const core::HistoryRollup& r = h.rollups[k];
+        const char* name = names.name_of(r.entry, r.incarnation);
+        if (name == nullptr || r.minute + USECS_PER_MINUTE > fine_from) continue;
+        values[0] = TimestampTzGetDatum(r.minute);
+        values[1] = CStringGetTextDatum(name);
+        for (int g = 0; g < core::kGauges; ++g) values[2 + g] = Int32GetDatum(r.max[g]);
+        values[8] = Int64GetDatum(r.rejected);
+        values[9] = CStringGetTextDatum("minute");
+        tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+    }
+    for (int32 k = 0; k < h.n_samples; ++k) {
+        const core::HistorySample& s = h.samples[k];
+        const char* name = names.name_of(s.entry, s.incarnation);
+        if (name == nullptr) continue;
+        values[0] = TimestampTzGetDatum(s.sample_time);
+        values[1] = CStringGetTextDatum(name);
+        for (int g = 0; g < core::kGauges; ++g) values[2 + g] = Int32GetDatum(s.gauge[g]);
+        values[8] = Int64GetDatum(s.rejected);
+        values[9] = CStringGetTextDatum("sample");
+        tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+    }
+    return (Datum)0;
+}
+
+// pgpool_stats.history_minutes: every minute roll-up with min / mean / max.
+PGPOOL_STATS_SQL_FUNCTION(pgpool_stats_history_minutes_1_0) {
+    constexpr int kColumns = 4 + 3 * core::kGauges;
+    require_shared_memory();
+    InitMaterializedSRF(fcinfo, 0);
+    ReturnSetInfo* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
+    expect_columns(rsinfo, kColumns);
+
+    HistoryCopy h = copy_history();
+    HistoryNames names = history_names();
+    Datum values[kColumns];
+    bool nulls[kColumns];
+    memset(nulls, 0, sizeof nulls);
+    for (int32 k = 0; k < h.n_rollups; ++k) {
+        const core::HistoryRollup& r = h.rollups[k];
+        const char* name = names.name_of(r.entry, r.incarnation);
+        if (name == nullptr) continue;
+        int c = 0;
+        values[c++] = TimestampTzGetDatum(r.minute);
+        values[c++] = CStringGetTextDatum(name);
+        values[c++] = Int32GetDatum(r.samples);
+        for (int g = 0; g < core::kGauges; ++g) {
+            values[c++] = Int32GetDatum(r.min[g]);
+            values[c++] = Float8GetDatum(r.mean(g));
+            values[c++] = Int32GetDatum(r.max[g]);
+        }
+        values[c++] = Int64GetDatum(r.rejected);
+        Assert(c == kColumns);
+        tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+    }
     return (Datum)0;
 }

@@ -31,9 +31,7 @@ namespace pgpool_stats {
 namespace {
 
 constexpr long kReloadEveryMs = 1000;
-// An application with no budget, no session and no login for this long is
-// forgotten, so that short-lived names do not fill the table; when the table
-// is nearly full the idle ones go sooner.
+// Bounds for forgetting idle applications (see forget_idle_applications).
 constexpr int64 kForgetIdleAfterMs = 3600 * 1000;
 constexpr int64 kForgetIdleWhenCrowdedMs = 60 * 1000;
 
@@ -69,26 +67,57 @@ void reload_budgets() {
 }
 
 // One sample: the census of every application, from which the ledger keeps
-// peak_active and the login rate.
-void take_sample(double elapsed_seconds) {
+// peak_active and the login rate, and the history gets one row for each
+// application with something to say.
+void take_sample(TimestampTz now, double elapsed_seconds) {
     core::SessionObservation* observations = static_cast<core::SessionObservation*>(
         palloc(sizeof(core::SessionObservation) * MaxBackends));
     int32 n = observe_sessions(observations);
     const int32 entries = ledger->max_applications() + 1;
     core::Census* census = static_cast<core::Census*>(palloc(sizeof(core::Census) * entries));
     core::take_census(observations, n, census, entries);
+
+    core::HistorySample* rows =
+        static_cast<core::HistorySample*>(palloc0(sizeof(core::HistorySample) * entries));
+    int32 n_rows = 0;
     ledger_lock_exclusive();
-    for (int32 i = 0; i < entries; ++i)
-        if (ledger->entry(i).in_use) ledger->record_sample(i, census[i], elapsed_seconds);
+    for (int32 i = 0; i < entries; ++i) {
+        const core::ApplicationEntry& e = ledger->entry(i);
+        if (!e.in_use) continue;
+        int64 refused = ledger->record_sample(i, census[i], elapsed_seconds);
+        if (e.connections == 0 && e.admission_waiting == 0 && refused == 0) continue;
+        core::HistorySample& row = rows[n_rows++];
+        row.entry = i;
+        row.incarnation = e.incarnation;
+        row.gauge[core::kConnections] = e.connections;
+        row.gauge[core::kActive] = census[i].active;
+        row.gauge[core::kIdle] = census[i].idle;
+        row.gauge[core::kIdleInTransaction] = census[i].idle_in_transaction;
+        row.gauge[core::kWaiting] = census[i].waiting;
+        row.gauge[core::kAdmissionWaiting] = e.admission_waiting;
+        row.rejected = refused;
+    }
     ledger_unlock();
+
+    history_lock_exclusive();
+    history->record(now, rows, n_rows);
+    history_unlock();
 }
 
+// An application with no budget, no session and no login is kept while the
+// history still remembers it (DESIGN: "seen within the history window"), and
+// at least an hour; when the table is nearly full, idle ones go after a minute.
 void forget_idle_applications() {
     TimestampTz now = GetCurrentTimestamp();
+    history_lock_shared();
+    TimestampTz history_starts = history->oldest(now);
+    history_unlock();
     ledger_lock_exclusive();
     bool crowded = ledger->free_entries() * 10 < ledger->max_applications();
-    int64 idle_ms = crowded ? kForgetIdleWhenCrowdedMs : kForgetIdleAfterMs;
-    ledger->evict_idle(TimestampTzPlusMilliseconds(now, -idle_ms));
+    TimestampTz cutoff =
+        crowded ? TimestampTzPlusMilliseconds(now, -kForgetIdleWhenCrowdedMs)
+                : std::min(history_starts, TimestampTzPlusMilliseconds(now, -kForgetIdleAfterMs));
+    ledger->evict_idle(cutoff);
     ledger_unlock();
 }
 
@@ -154,7 +183,7 @@ extern "C" PGDLLEXPORT void pgpool_stats_worker_main(Datum) {
         }
         now = GetCurrentTimestamp();
         if (now >= next_sample) {
-            take_sample(static_cast<double>(now - last_sample) / USECS_PER_SEC);
+            take_sample(now, static_cast<double>(now - last_sample) / USECS_PER_SEC);
             last_sample = now;
             // Fixed rate, not fixed delay; after a stall, start again from now.
             next_sample = TimestampTzPlusMilliseconds(next_sample, guc_sample_interval_ms);

@@ -136,6 +136,7 @@ int32_t Ledger::find_or_add(const char* name, int64_t now, bool* table_full) noe
     std::memset(&entry, 0, sizeof entry);
     std::memcpy(entry.name, key, kNameBytes);
     entry.in_use = true;
+    entry.incarnation = ++last_incarnation_;
     entry.last_seen_at = now;
     entry.stats_reset_at = now;
     const uint32_t mask = static_cast<uint32_t>(index_slots_ - 1);
@@ -354,7 +355,7 @@ int32_t Ledger::evict_idle(int64_t cutoff) noexcept {
     return removed;
 }
 
-void Ledger::record_sample(int32_t i, const Census& census, double elapsed_seconds) noexcept {
+int64_t Ledger::record_sample(int32_t i, const Census& census, double elapsed_seconds) noexcept {
     // The rate's memory: a burst of logins fades from it over about a minute.
     constexpr double kRateWindowSeconds = 60.0;
     ApplicationEntry& e = entries()[i];
@@ -365,6 +366,9 @@ void Ledger::record_sample(int32_t i, const Census& census, double elapsed_secon
         e.connects_per_second += weight * (rate - e.connects_per_second);
     }
     e.admitted_at_last_sample = e.admitted;
+    int64_t refused = e.rejected - e.rejected_at_last_sample;
+    e.rejected_at_last_sample = e.rejected;
+    return refused;
 }
 
 void Ledger::reset_counters(int32_t i, int64_t now) noexcept {
@@ -377,7 +381,7 @@ void Ledger::reset_counters(int32_t i, int64_t now) noexcept {
         e.admitted = e.rejected = e.would_reject = e.reaped = 0;
         e.sessions_ended = e.session_micros_total = 0;
         e.connects_per_second = 0;
-        e.admitted_at_last_sample = 0;
+        e.admitted_at_last_sample = e.rejected_at_last_sample = 0;
         e.last_rejected_at = 0;
         e.stats_reset_at = now;
     }

@@ -31,7 +31,8 @@ struct ApplicationEntry {
     char name[kNameBytes];
     bool in_use;
     bool has_budget;
-    Budget budget;  // meaningful when has_budget
+    uint32_t incarnation;  // new for every application added; names its history rows
+    Budget budget;         // meaningful when has_budget
 
     int32_t connections;        // counted sessions charged here now
     int32_t admission_waiting;  // logins waiting for a slot now
@@ -48,6 +49,7 @@ struct ApplicationEntry {
     // Logins per second over about the last minute (EWMA, updated by the sampler).
     double connects_per_second;
     int64_t admitted_at_last_sample;
+    int64_t rejected_at_last_sample;
 
     // Timestamps in the caller's unit (the shell uses TimestampTz); 0 = never.
     int64_t last_rejected_at;
@@ -143,8 +145,9 @@ public:
     int32_t evict_idle(int64_t cutoff) noexcept;
 
     // One sample of entry i: raises peak_active and moves the login rate,
-    // elapsed_seconds after the previous sample.
-    void record_sample(int32_t i, const Census& census, double elapsed_seconds) noexcept;
+    // elapsed_seconds after the previous sample. Returns the refusals since
+    // the previous sample.
+    int64_t record_sample(int32_t i, const Census& census, double elapsed_seconds) noexcept;
 
     // Zeroes the counters and peaks of entry i (all when i < 0).
     void reset_counters(int32_t i, int64_t now) noexcept;
@@ -202,6 +205,7 @@ private:
     int64_t reserved_unused_enforced_;
     int64_t reserved_unused_monitored_;
     int64_t budget_generation_;
+    uint32_t last_incarnation_;
 };
 
 static_assert(std::is_standard_layout_v<Ledger> && std::is_trivially_copyable_v<Ledger>,

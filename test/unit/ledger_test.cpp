@@ -277,6 +277,29 @@ TEST(Ledger, SamplesRaisePeakActiveAndTrackTheLoginRate) {
     EXPECT_EQ(l->entry(api).stats_reset_at, 9);
 }
 
+TEST(Ledger, SamplesReportRefusalsSinceThePreviousSample) {
+    TestLedger l(4, 100);
+    int32_t api = add(l, "api");
+    Budget b = make_budget(0, 0);
+    l->set_budget(api, &b);
+    Census c{};
+    for (int k = 0; k < 3; ++k) l->try_admit(api, plain(), 1);
+    EXPECT_EQ(l->record_sample(api, c, 1.0), 3);
+    EXPECT_EQ(l->record_sample(api, c, 1.0), 0);
+    l->try_admit(api, plain(), 1);
+    EXPECT_EQ(l->record_sample(api, c, 1.0), 1);
+}
+
+TEST(Ledger, EveryNewApplicationGetsANewIncarnation) {
+    TestLedger l(2, 100);
+    int32_t a = add(l, "a");
+    uint32_t first = l->entry(a).incarnation;
+    l->evict_idle(100);
+    int32_t b = add(l, "b");
+    EXPECT_EQ(a, b);  // the same entry, reused
+    EXPECT_NE(l->entry(b).incarnation, first);
+}
+
 TEST(Ledger, HashIndexSurvivesHeavyAddAndRemove) {
     TestLedger l(64, 1000);
     std::mt19937 rng(7);

@@ -1,0 +1,147 @@
+#include "history.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+namespace pgpool_stats::core {
+
+namespace {
+
+constexpr size_t align8(size_t n) noexcept {
+    return (n + 7) & ~size_t{7};
+}
+
+template <typename Row>
+int32_t copy_ring(const Row* ring, int32_t capacity, int64_t head, Row* out, int32_t max) noexcept {
+    int64_t count = std::min<int64_t>(head, capacity);
+    int32_t n = 0;
+    for (int64_t k = head - count; k < head && n < max; ++k) {
+        const Row& row = ring[k % capacity];
+        if (row.entry >= 0) out[n++] = row;
+    }
+    return n;
+}
+
+}  // namespace
+
+size_t History::bytes_needed(int32_t sample_rows, int32_t rollup_rows, int32_t entries) noexcept {
+    return align8(sizeof(History)) +
+           align8(sizeof(HistorySample) * static_cast<size_t>(sample_rows)) +
+           align8(sizeof(HistoryRollup) * static_cast<size_t>(rollup_rows)) +
+           align8(sizeof(Accumulator) * static_cast<size_t>(entries));
+}
+
+HistorySample* History::samples() noexcept {
+    return reinterpret_cast<HistorySample*>(reinterpret_cast<char*>(this) +
+                                            align8(sizeof(History)));
+}
+const HistorySample* History::samples() const noexcept {
+    return const_cast<History*>(this)->samples();
+}
+HistoryRollup* History::rollups() noexcept {
+    return reinterpret_cast<HistoryRollup*>(reinterpret_cast<char*>(samples()) +
+                                            align8(sizeof(HistorySample) * sample_rows_));
+}
+const HistoryRollup* History::rollups() const noexcept {
+    return const_cast<History*>(this)->rollups();
+}
+History::Accumulator* History::accumulators() noexcept {
+    return reinterpret_cast<Accumulator*>(reinterpret_cast<char*>(rollups()) +
+                                          align8(sizeof(HistoryRollup) * rollup_rows_));
+}
+
+History* History::create(void* memory, int32_t sample_rows, int32_t rollup_rows, int32_t entries,
+                         int64_t ticks_per_minute) noexcept {
+    std::memset(memory, 0, bytes_needed(sample_rows, rollup_rows, entries));
+    History* h = static_cast<History*>(memory);
+    h->sample_rows_ = sample_rows;
+    h->rollup_rows_ = rollup_rows;
+    h->entries_ = entries;
+    h->ticks_per_minute_ = ticks_per_minute;
+    h->current_minute_ = -1;
+    return h;
+}
+
+void History::close_minute() noexcept {
+    Accumulator* acc = accumulators();
+    for (int32_t e = 0; e < entries_; ++e) {
+        Accumulator& a = acc[e];
+        if (a.present == 0) continue;
+        HistoryRollup& r = rollups()[rollup_head_++ % rollup_rows_];
+        r.minute = current_minute_ * ticks_per_minute_;
+        r.entry = e;
+        r.incarnation = a.incarnation;
+        r.samples = minute_ticks_;
+        for (int g = 0; g < kGauges; ++g) {
+            // Ticks without a row were zeros.
+            r.min[g] = a.present < minute_ticks_ ? 0 : a.min[g];
+            r.max[g] = a.max[g];
+            r.sum[g] = a.sum[g];
+        }
+        r.rejected = a.rejected;
+        std::memset(&a, 0, sizeof a);
+    }
+    minute_ticks_ = 0;
+}
+
+void History::record(int64_t now, const HistorySample* rows, int32_t n) noexcept {
+    const int64_t minute = now / ticks_per_minute_;
+    if (current_minute_ >= 0 && minute != current_minute_) close_minute();
+    current_minute_ = minute;
+    ++minute_ticks_;
+
+    Accumulator* acc = accumulators();
+    for (int32_t k = 0; k < n; ++k) {
+        const HistorySample& in = rows[k];
+        if (in.entry < 0 || in.entry >= entries_) continue;
+        HistorySample& out = samples()[sample_head_++ % sample_rows_];
+        out = in;
+        out.sample_time = now;
+
+        Accumulator& a = acc[in.entry];
+        if (a.present > 0 && a.incarnation != in.incarnation) std::memset(&a, 0, sizeof a);
+        a.incarnation = in.incarnation;
+        for (int g = 0; g < kGauges; ++g) {
+            a.min[g] = a.present == 0 ? in.gauge[g] : std::min(a.min[g], in.gauge[g]);
+            a.max[g] = std::max(a.max[g], in.gauge[g]);
+            a.sum[g] += in.gauge[g];
+        }
+        a.rejected += in.rejected;
+        ++a.present;
+    }
+}
+
+int32_t History::copy_samples(HistorySample* out, int32_t max) const noexcept {
+    return copy_ring(samples(), sample_rows_, sample_head_, out, max);
+}
+
+int32_t History::copy_rollups(HistoryRollup* out, int32_t max) const noexcept {
+    return copy_ring(rollups(), rollup_rows_, rollup_head_, out, max);
+}
+
+void History::erase(int32_t entry) noexcept {
+    for (int32_t k = 0; k < sample_rows_; ++k)
+        if (entry < 0 || samples()[k].entry == entry) samples()[k].entry = -1;
+    for (int32_t k = 0; k < rollup_rows_; ++k)
+        if (entry < 0 || rollups()[k].entry == entry) rollups()[k].entry = -1;
+    Accumulator* acc = accumulators();
+    for (int32_t e = 0; e < entries_; ++e)
+        if (entry < 0 || e == entry) std::memset(&acc[e], 0, sizeof(Accumulator));
+}
+
+int64_t History::oldest(int64_t now) const noexcept {
+    int64_t oldest = now;
+    if (rollup_head_ > 0) {
+        const HistoryRollup& r =
+            rollups()[std::max<int64_t>(0, rollup_head_ - rollup_rows_) % rollup_rows_];
+        oldest = std::min(oldest, r.minute);
+    }
+    if (sample_head_ > 0) {
+        const HistorySample& s =
+            samples()[std::max<int64_t>(0, sample_head_ - sample_rows_) % sample_rows_];
+        oldest = std::min(oldest, s.sample_time);
+    }
+    return oldest;
+}
+
+}  // namespace pgpool_stats::core

@@ -1,0 +1,111 @@
+// The history: fine samples for the recent past and per-minute roll-ups
+// (min / mean / max) for days, in two fixed rings in caller memory.
+//
+// Pure core: the shell places it in shared memory and serialises it with the
+// history lock (not the ledger lock, so reading history never delays a login).
+// Nothing here allocates, locks or throws.
+//
+// A sample row is written only for an application with something to say
+// (a connection, a waiting login, a rejection): an absent row means zero.
+// Rows name their application by ledger entry number plus the entry's
+// incarnation, so a reused entry never inherits another application's past.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <type_traits>
+
+namespace pgpool_stats::core {
+
+inline constexpr int kGauges = 6;
+enum Gauge : int {
+    kConnections = 0,
+    kActive,
+    kIdle,
+    kIdleInTransaction,
+    kWaiting,
+    kAdmissionWaiting,
+};
+
+struct HistorySample {
+    int64_t sample_time;
+    int32_t entry;  // -1: erased by reset()
+    uint32_t incarnation;
+    int32_t gauge[kGauges];
+    int64_t rejected;  // refusals since the previous sample
+};
+
+struct HistoryRollup {
+    int64_t minute;  // start of the minute, in the caller's time unit
+    int32_t entry;   // -1: erased by reset()
+    uint32_t incarnation;
+    int32_t samples;  // sampler ticks in that minute (absent ticks counted as zero)
+    int32_t min[kGauges];
+    int32_t max[kGauges];
+    int64_t sum[kGauges];
+    int64_t rejected;
+
+    double mean(int g) const noexcept {
+        return samples ? static_cast<double>(sum[g]) / samples : 0;
+    }
+};
+
+static_assert(std::is_trivially_copyable_v<HistorySample> &&
+                  std::is_trivially_copyable_v<HistoryRollup>,
+              "history rows live in shared memory");
+
+class History {
+public:
+    static size_t bytes_needed(int32_t sample_rows, int32_t rollup_rows, int32_t entries) noexcept;
+    static History* create(void* memory, int32_t sample_rows, int32_t rollup_rows, int32_t entries,
+                           int64_t ticks_per_minute) noexcept;
+
+    // One sampler tick at `now`: rows[0..n) are the applications with
+    // something to say (sample_time is ignored and set to now).
+    void record(int64_t now, const HistorySample* rows, int32_t n) noexcept;
+
+    // Oldest first. Returns how many were copied (at most max).
+    int32_t copy_samples(HistorySample* out, int32_t max) const noexcept;
+    int32_t copy_rollups(HistoryRollup* out, int32_t max) const noexcept;
+
+    // Erases the rows of one entry (all when entry < 0).
+    void erase(int32_t entry) noexcept;
+
+    // Time of the oldest row kept (fine or roll-up), or `now` when empty.
+    int64_t oldest(int64_t now) const noexcept;
+
+    int32_t sample_capacity() const noexcept { return sample_rows_; }
+    int32_t rollup_capacity() const noexcept { return rollup_rows_; }
+
+private:
+    struct Accumulator {  // one per entry, for the minute being summed
+        uint32_t incarnation;
+        int32_t present;  // ticks with a row
+        int32_t min[kGauges];
+        int32_t max[kGauges];
+        int64_t sum[kGauges];
+        int64_t rejected;
+    };
+
+    HistorySample* samples() noexcept;
+    const HistorySample* samples() const noexcept;
+    HistoryRollup* rollups() noexcept;
+    const HistoryRollup* rollups() const noexcept;
+    Accumulator* accumulators() noexcept;
+
+    void close_minute() noexcept;
+
+    int32_t sample_rows_;
+    int32_t rollup_rows_;
+    int32_t entries_;
+    int64_t ticks_per_minute_;  // the caller's time unit: minute = floor(time / this)
+    int64_t sample_head_;       // rows ever written; ring index = head % capacity
+    int64_t rollup_head_;
+    int64_t current_minute_;  // -1 before the first tick
+    int32_t minute_ticks_;
+};
+
+static_assert(std::is_standard_layout_v<History> && std::is_trivially_copyable_v<History>,
+              "History lives in shared memory");
+
+}  // namespace pgpool_stats::core
