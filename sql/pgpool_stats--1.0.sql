@@ -347,6 +347,13 @@ CREATE VIEW pgpool_stats.history_minutes AS
 COMMENT ON VIEW pgpool_stats.history_minutes IS
     'Per-minute roll-ups per application: min / mean / max of every gauge, refusals in the minute';
 
+CREATE FUNCTION pgpool_stats.metrics() RETURNS text
+AS 'MODULE_PATHNAME', 'pgpool_stats_metrics_1_0'
+LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
+
+COMMENT ON FUNCTION pgpool_stats.metrics() IS
+    'Prometheus text exposition of every application (top 50 by connections, the rest as "(other)") and the capacity';
+
 ------------------------------------------------------------------------------
 -- Privileges: reading is for pg_monitor; changing state is the superuser's
 -- to grant.
@@ -365,10 +372,12 @@ REVOKE ALL ON FUNCTION
     pgpool_stats.capacity_snapshot(),
     pgpool_stats.history_snapshot(),
     pgpool_stats.history_minutes_snapshot(),
+    pgpool_stats.metrics(),
     pgpool_stats.reset(text)
 FROM PUBLIC;
 
 GRANT SELECT ON pgpool_stats.budget, pgpool_stats.applications, pgpool_stats.capacity,
     pgpool_stats.history, pgpool_stats.history_minutes TO pg_monitor;
 GRANT EXECUTE ON FUNCTION pgpool_stats.applications_snapshot(), pgpool_stats.capacity_snapshot(),
-    pgpool_stats.history_snapshot(), pgpool_stats.history_minutes_snapshot() TO pg_monitor;
+    pgpool_stats.history_snapshot(), pgpool_stats.history_minutes_snapshot(),
+    pgpool_stats.metrics() TO pg_monitor;

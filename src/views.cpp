@@ -1,10 +1,11 @@
 // SQL functions behind the views pgpool_stats.applications, capacity,
-// history and history_minutes, and pgpool_stats.reset(). Each view copies what
+// history and history_minutes, and pgpool_stats.reset() and metrics(). Each view copies what
 // it shows under the lock held SHARED, releases it, and only then builds
 // tuples.
 
 #include <algorithm>
 
+#include "core/prometheus.hpp"
 #include "shell.hpp"
 #include "sql_boundary.hpp"
 
@@ -298,4 +299,38 @@ PGPOOL_STATS_SQL_FUNCTION(pgpool_stats_history_minutes_1_0) {
         tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
     }
     return (Datum)0;
+}
+
+// pgpool_stats.metrics(): Prometheus text exposition (see core/prometheus.hpp).
+PGPOOL_STATS_SQL_FUNCTION(pgpool_stats_metrics_1_0) {
+    require_shared_memory();
+    const int32 room = ledger->max_applications() + 1;
+    core::SessionObservation* observations = static_cast<core::SessionObservation*>(
+        palloc(sizeof(core::SessionObservation) * MaxBackends));
+    int32 observed = observe_sessions(observations);
+    core::Census* census = static_cast<core::Census*>(palloc(sizeof(core::Census) * room));
+    core::take_census(observations, observed, census, room);
+
+    core::ApplicationEntry* entries =
+        static_cast<core::ApplicationEntry*>(palloc(sizeof(core::ApplicationEntry) * room));
+    int32* numbers = static_cast<int32*>(palloc(sizeof(int32) * room));
+    core::MetricsInput in{};
+    ledger_lock_shared();
+    in.n = ledger->copy_entries(entries, numbers, room);
+    in.capacity = ledger->capacity_figures();
+    ledger_unlock();
+    core::Census* census_by_row = static_cast<core::Census*>(palloc(sizeof(core::Census) * room));
+    for (int32 k = 0; k < in.n; ++k) census_by_row[k] = census[numbers[k]];
+    in.entries = entries;
+    in.census = census_by_row;
+    in.max_connections = MaxConnections;
+    in.superuser_reserved_connections = ReservedBackends;
+
+    // Two passes, like snprintf: the C++ text lives only inside the core's
+    // frames; this one holds palloc'd memory only.
+    size_t length = core::render_metrics(in, nullptr, 0);
+    text* result = static_cast<text*>(palloc(VARHDRSZ + length + 1));
+    core::render_metrics(in, VARDATA(result), length + 1);
+    SET_VARSIZE(result, VARHDRSZ + length);
+    PG_RETURN_TEXT_P(result);
 }

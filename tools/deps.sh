@@ -11,6 +11,7 @@ PACKAGES=(
     libipc-run-perl          # TAP tests
     libgtest-dev             # unit tests of the core
     python3-asyncpg          # the real client that drives login storms (sees SQLSTATEs of refused logins)
+    prometheus               # promtool, which checks our metrics() exposition
 )
 
 missing=()

@@ -1,0 +1,37 @@
+// Prometheus text exposition (version 0.0.4) of the applications and the
+// server's capacity.
+//
+// Pure core: the shell gathers plain data, this renders it. Label cardinality
+// is bounded: the kTopApplications applications with the most connections get
+// their own series; the rest, and the ledger's own "(other)", are summed into
+// application="(other)".
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "census.hpp"
+#include "ledger.hpp"
+
+namespace pgpool_stats::core {
+
+inline constexpr int32_t kTopApplications = 50;
+
+struct MetricsInput {
+    const ApplicationEntry* entries;  // as copied from the ledger
+    const Census* census;             // census[k] belongs to entries[k]
+    int32_t n;
+    CapacityFigures capacity;
+    int32_t max_connections;
+    int32_t superuser_reserved_connections;
+};
+
+// Writes the exposition into out[0..capacity) (cut if too small, always
+// NUL-terminated when capacity > 0) and returns its full length, so a caller
+// can ask with capacity 0 first, like snprintf.
+size_t render_metrics(const MetricsInput& in, char* out, size_t capacity);
+
+// A label value with \, " and newline escaped as the exposition format says.
+void escape_label_value(const char* value, char* out, size_t capacity) noexcept;
+
+}  // namespace pgpool_stats::core
