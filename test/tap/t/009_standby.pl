@@ -1,0 +1,48 @@
+# Hot standby: the budgets replicated from the primary are enforced there; the
+# views, history and metrics work; changing a budget there is a clear error.
+use strict;
+use warnings;
+
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use PgpoolStatsTest;
+
+my $primary = pgpool_node('primary', "pgpool_stats.sample_interval = '100ms'\n", allows_streaming => 1);
+$primary->safe_psql('postgres', q{CREATE ROLE app LOGIN; SELECT pgpool_stats.set_budget('api', 4)});
+$primary->backup('backup');
+my $standby = PostgreSQL::Test::Cluster->new('standby');
+$standby->init_from_backup($primary, 'backup', has_streaming => 1);
+$standby->append_conf('postgresql.conf', "max_connections = 40\npgpool_stats.sample_interval = '100ms'\n");
+$standby->start;
+$primary->wait_for_catchup($standby);
+
+wait_until($standby, q{SELECT max_connections = 4 FROM pgpool_stats.applications WHERE application_name = 'api'},
+    'the standby loaded the budget');
+my $s = storm($standby, app => 'api', user => 'app', count => 20);
+is($s->{admitted}, 4, 'the budget is enforced on the standby: 4 of 20');
+is_deeply($s->{sqlstates}, { '53300' => 16 }, 'the others are refused with 53300');
+
+# A change on the primary reaches the standby's logins.
+$primary->safe_psql('postgres', q{SELECT pgpool_stats.set_budget('api', 7)});
+$primary->wait_for_catchup($standby);
+wait_until($standby, q{SELECT max_connections = 7 FROM pgpool_stats.applications WHERE application_name = 'api'},
+    'a change on the primary reaches the standby within its reload interval');
+$s = storm($standby, app => 'api', user => 'app', count => 20);
+is($s->{admitted}, 7, 'and is enforced there');
+
+# Changing budgets on the standby: a clear error pointing to the primary.
+my ($ret, $out, $err) = $standby->psql('postgres', q{SELECT pgpool_stats.set_budget('api', 1)});
+like($err, qr/cannot change budgets on a hot standby/, 'set_budget on a standby is refused');
+like($err, qr/HINT:  Change the budget on the primary/, 'with a hint to the primary');
+
+# Telemetry works on the standby.
+wait_until($standby, q{SELECT count(*) > 0 FROM pgpool_stats.history WHERE application_name = 'api'},
+    'history is sampled on the standby');
+like($standby->safe_psql('postgres', 'SELECT pgpool_stats.metrics()'),
+    qr/^pgpool_stats_rejected_total\{application="api"\} 29$/m, 'metrics on the standby');
+ledger_matches_activity($standby, 'on the standby');
+
+$standby->stop;
+$primary->stop;
+done_testing();
