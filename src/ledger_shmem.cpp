@@ -111,6 +111,7 @@ void startup_shmem() {
     }
     LWLockRelease(AddinShmemInitLock);
     attach_backend_status();
+    if (!found) load_snapshot_and_arrange_saving();
 }
 
 }  // namespace

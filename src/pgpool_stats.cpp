@@ -22,6 +22,7 @@ bool guc_exempt_superusers = true;
 int guc_sample_interval_ms = 1000;
 int guc_history_samples = 32768;
 int guc_history_rollups = 65536;
+bool guc_save = true;
 
 namespace {
 
@@ -54,6 +55,9 @@ void define_gucs() {
                             "One row per application with sessions, per minute.",
                             &guc_history_rollups, 65536, 1024, 64 * 1024 * 1024, PGC_POSTMASTER, 0,
                             nullptr, nullptr, nullptr);
+    DefineCustomBoolVariable("pgpool_stats.save",
+                             "Keep counters and history across a clean restart.", nullptr,
+                             &guc_save, true, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
     MarkGUCPrefixReserved("pgpool_stats");
 }
 

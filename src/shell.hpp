@@ -28,6 +28,7 @@ extern bool guc_exempt_superusers;
 extern int guc_sample_interval_ms;
 extern int guc_history_samples;
 extern int guc_history_rollups;
+extern bool guc_save;
 
 // The part of shared memory that is not the ledger; see ledger_shmem.cpp for
 // the locking protocol.
@@ -66,6 +67,9 @@ void history_lock_exclusive();
 void history_lock_shared();
 void history_unlock();
 void require_shared_memory();  // ERROR with a hint when not preloaded
+
+// snapshot_file.cpp: in the startup hook, after shared memory was created.
+void load_snapshot_and_arrange_saving();
 
 // backend_states.cpp
 void attach_backend_status();

@@ -119,6 +119,11 @@ int32_t History::copy_rollups(HistoryRollup* out, int32_t max) const noexcept {
     return copy_ring(rollups(), rollup_rows_, rollup_head_, out, max);
 }
 
+void History::append(const HistorySample* sample, const HistoryRollup* rollup) noexcept {
+    if (sample) samples()[sample_head_++ % sample_rows_] = *sample;
+    if (rollup) rollups()[rollup_head_++ % rollup_rows_] = *rollup;
+}
+
 void History::erase(int32_t entry) noexcept {
     for (int32_t k = 0; k < sample_rows_; ++k)
         if (entry < 0 || samples()[k].entry == entry) samples()[k].entry = -1;

@@ -68,6 +68,10 @@ public:
     int32_t copy_samples(HistorySample* out, int32_t max) const noexcept;
     int32_t copy_rollups(HistoryRollup* out, int32_t max) const noexcept;
 
+    // Appends rows as they are (sample or roll-up, whichever is not null):
+    // restoring a snapshot, oldest first.
+    void append(const HistorySample* sample, const HistoryRollup* rollup) noexcept;
+
     // Erases the rows of one entry (all when entry < 0).
     void erase(int32_t entry) noexcept;
 

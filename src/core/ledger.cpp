@@ -371,6 +371,32 @@ int64_t Ledger::record_sample(int32_t i, const Census& census, double elapsed_se
     return refused;
 }
 
+int32_t Ledger::restore_counters(const ApplicationEntry& saved, int64_t now) noexcept {
+    int32_t i = kOtherEntry;
+    if (saved.incarnation != 0) {  // the ledger's own "(other)" has incarnation 0
+        bool full = false;
+        i = find_or_add(saved.name, now, &full);
+        if (full) return -1;
+    } else {
+        other_used_ = true;
+    }
+    ApplicationEntry& e = entries()[i];
+    e.peak_connections = saved.peak_connections;
+    e.peak_active = saved.peak_active;
+    e.admitted = saved.admitted;
+    e.rejected = saved.rejected;
+    e.would_reject = saved.would_reject;
+    e.reaped = saved.reaped;
+    e.sessions_ended = saved.sessions_ended;
+    e.session_micros_total = saved.session_micros_total;
+    e.last_rejected_at = saved.last_rejected_at;
+    e.last_seen_at = saved.last_seen_at;
+    e.stats_reset_at = saved.stats_reset_at;
+    e.admitted_at_last_sample = e.admitted;
+    e.rejected_at_last_sample = e.rejected;
+    return i;
+}
+
 void Ledger::reset_counters(int32_t i, int64_t now) noexcept {
     for (int32_t k = 0; k <= max_applications_; ++k) {
         if (i >= 0 && k != i) continue;

@@ -149,6 +149,10 @@ public:
     // the previous sample.
     int64_t record_sample(int32_t i, const Census& census, double elapsed_seconds) noexcept;
 
+    // Gives a saved application (from a snapshot) an entry and its counters,
+    // peaks and timestamps back. Returns the entry, or -1 when the table is full.
+    int32_t restore_counters(const ApplicationEntry& saved, int64_t now) noexcept;
+
     // Zeroes the counters and peaks of entry i (all when i < 0).
     void reset_counters(int32_t i, int64_t now) noexcept;
 

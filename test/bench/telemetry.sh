@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# Telemetry costs, measured side by side in one run (ratios, never absolute
+# times: timing on shared machines is noisy).
+#
+#  1. With 1,000 connections held across 20 applications:
+#     SELECT * FROM pgpool_stats.applications against the equivalent
+#     pg_stat_activity aggregate (count per application and state), each by
+#     pgbench on one persistent connection, ROUNDS interleaved rounds.
+#  2. The worker's CPU over 60 s at sample_interval = 100ms, from /proc.
+#  3. Steady-state query throughput, pgbench -S on persistent connections,
+#     with and without pgpool_stats (plus an A/A control without it).
+#
+#   test/bench/telemetry.sh [ROUNDS=5] [SECONDS_PER_RUN=5]
+# Needs the extension built and installed (tools/test.sh or make install).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+source tools/lib.sh
+
+rounds=${1:-5}
+seconds=${2:-5}
+scratch=$(make_scratch_dir telemetry)
+holders=()
+cleanup() {
+    for h in "${holders[@]}"; do kill "$h" 2>/dev/null || true; done
+    for c in with without control; do
+        as_cluster_owner pg_ctl -D "$scratch/$c" -m immediate stop >/dev/null 2>&1 || true
+    done
+    rm -rf "$scratch"
+}
+trap cleanup EXIT
+
+start_cluster() {  # name port extra-conf
+    as_cluster_owner initdb -D "$scratch/$1" -A trust -U postgres >/dev/null
+    as_cluster_owner bash -c "cat >> '$scratch/$1/postgresql.conf'" <<CONF
+port = $2
+listen_addresses = ''
+unix_socket_directories = '$scratch'
+shared_buffers = 256MB
+fsync = off
+$3
+CONF
+    as_cluster_owner pg_ctl -D "$scratch/$1" -l "$scratch/$1.log" -w start >/dev/null
+}
+median() { printf '%s\n' "$@" | sort -n | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
+tps_of() {  # port script-file [pgbench options...]
+    local port=$1 file=$2; shift 2
+    pgbench -n -T "$seconds" -f "$file" "$@" -h "$scratch" -p "$port" -U postgres postgres 2>/dev/null |
+        sed -n 's/^tps = \([0-9.]*\) .*/\1/p'
+}
+
+echo "== 1. applications view vs pg_stat_activity aggregate, 1,000 connections in 20 applications"
+start_cluster with 55591 "shared_preload_libraries = 'pgpool_stats'
+max_connections = 1100
+pgpool_stats.sample_interval = '100ms'"
+psql -X -q -h "$scratch" -p 55591 -U postgres -c "CREATE EXTENSION pgpool_stats"
+for a in $(seq 1 20); do
+    /usr/bin/python3 test/clients/storm.py --host "$scratch" --port 55591 --user postgres \
+        --app "service$a" --count 50 --hold 100000 >/dev/null 2>&1 &
+    holders+=($!)
+done
+for _ in $(seq 1 120); do
+    n=$(psql -X -At -h "$scratch" -p 55591 -U postgres -c \
+        "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'service%'")
+    ((n >= 1000)) && break
+    sleep 1
+done
+echo "connections held: $n"
+echo 'SELECT * FROM pgpool_stats.applications;' > "$scratch/ours.sql"
+echo 'SELECT application_name, state, count(*) FROM pg_stat_activity GROUP BY 1, 2;' > "$scratch/theirs.sql"
+view_ratios=()
+for ((r = 1; r <= rounds; r++)); do
+    ours=$(tps_of 55591 "$scratch/ours.sql")
+    theirs=$(tps_of 55591 "$scratch/theirs.sql")
+    view_ratios+=("$(ratio "$ours" "$theirs")")
+    printf 'round %d: applications %8.1f q/s, pg_stat_activity aggregate %8.1f q/s, ratio %s\n' \
+        "$r" "$ours" "$theirs" "${view_ratios[-1]}"
+done
+
+echo "== 2. the worker's CPU with 1,000 connections, sample_interval = 100ms, over 60 s"
+worker=$(psql -X -At -h "$scratch" -p 55591 -U postgres -c \
+    "SELECT pid FROM pg_stat_activity WHERE backend_type = 'pgpool_stats'")
+ticks() { awk '{ print $14 + $15 }' "/proc/$worker/stat"; }
+hz=$(getconf CLK_TCK)
+t0=$(ticks)
+sleep 60
+t1=$(ticks)
+cpu_seconds=$(awk -v a="$t0" -v b="$t1" -v hz="$hz" 'BEGIN { printf "%.3f", (b - a) / hz }')
+cpu_share=$(awk -v s="$cpu_seconds" 'BEGIN { printf "%.3f", s / 60 * 100 }')
+echo "worker CPU: $cpu_seconds s per minute = $cpu_share % of one core"
+for h in "${holders[@]}"; do kill "$h" 2>/dev/null || true; done
+holders=()
+
+echo "== 3. pgbench -S (persistent connections) with / without pgpool_stats"
+as_cluster_owner pg_ctl -D "$scratch/with" -m fast stop >/dev/null
+as_cluster_owner sed -i 's/^max_connections = 1100$/max_connections = 100/' "$scratch/with/postgresql.conf"
+as_cluster_owner pg_ctl -D "$scratch/with" -l "$scratch/with.log" -w start >/dev/null
+start_cluster without 55592 ""
+start_cluster control 55593 ""
+for port in 55591 55592 55593; do
+    pgbench -q -i -s 10 -h "$scratch" -p "$port" -U postgres postgres >/dev/null 2>&1
+done
+select_ratios=() control_ratios=()
+ports=(55591 55592 55593)
+for ((r = 1; r <= rounds; r++)); do
+    declare -A got=()
+    for ((k = 0; k < 3; k++)); do
+        port=${ports[$(((r + k) % 3))]}
+        got[$port]=$(PGAPPNAME=bench pgbench -n -S -c 2 -j 2 -T "$seconds" -h "$scratch" -p "$port" \
+            -U postgres postgres 2>/dev/null | sed -n 's/^tps = \([0-9.]*\) .*/\1/p')
+    done
+    select_ratios+=("$(ratio "${got[55591]}" "${got[55592]}")")
+    control_ratios+=("$(ratio "${got[55593]}" "${got[55592]}")")
+    printf 'round %d: with %9.1f, without %9.1f, control %9.1f tps; with/without %s, control/without %s\n' \
+        "$r" "${got[55591]}" "${got[55592]}" "${got[55593]}" "${select_ratios[-1]}" "${control_ratios[-1]}"
+    unset got
+done
+
+echo
+echo "median applications view / pg_stat_activity aggregate throughput at 1,000 connections: $(median "${view_ratios[@]}")"
+echo "worker CPU at 1,000 connections, 100ms sampling: $cpu_share % of one core"
+echo "median pgbench -S throughput with / without pgpool_stats: $(median "${select_ratios[@]}")"
+echo "median pgbench -S throughput control / without (noise floor, A/A): $(median "${control_ratios[@]}")"

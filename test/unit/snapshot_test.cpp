@@ -1,0 +1,117 @@
+// The snapshot: a round trip moves counters and history to new entry numbers;
+// any damage refuses the whole file.
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/snapshot.hpp"
+
+using namespace pgpool_stats::core;
+
+namespace {
+
+struct World {
+    World(int32_t apps)
+        : ledger_memory(new uint64_t[Ledger::bytes_needed(apps) / 8 + 1]),
+          history_memory(new uint64_t[History::bytes_needed(64, 16, apps + 1) / 8 + 1]),
+          ledger(Ledger::create(ledger_memory.get(), apps, 100, 1)),
+          history(History::create(history_memory.get(), 64, 16, apps + 1, 60)) {}
+    std::unique_ptr<uint64_t[]> ledger_memory, history_memory;
+    Ledger* ledger;
+    History* history;
+};
+
+std::string encode(World& w) {
+    std::vector<ApplicationEntry> entries(w.ledger->max_applications() + 1);
+    std::vector<HistorySample> samples(64);
+    std::vector<HistoryRollup> rollups(16);
+    SnapshotInput in{};
+    in.entries = entries.data();
+    in.n_entries =
+        w.ledger->copy_entries(entries.data(), nullptr, static_cast<int32_t>(entries.size()));
+    in.samples = samples.data();
+    in.n_samples = w.history->copy_samples(samples.data(), 64);
+    in.rollups = rollups.data();
+    in.n_rollups = w.history->copy_rollups(rollups.data(), 16);
+    std::string bytes(encode_snapshot(in, 15, nullptr, 0), '\0');
+    encode_snapshot(in, 15, bytes.data(), bytes.size());
+    return bytes;
+}
+
+World saved_world() {
+    World w(8);
+    bool full = false;
+    int32_t a = w.ledger->find_or_add("a", 1, &full);
+    int32_t b = w.ledger->find_or_add("b", 1, &full);
+    AdmissionRequest req{false, true, false, false};
+    for (int k = 0; k < 3; ++k) w.ledger->try_admit(b, req, 1);
+    w.ledger->try_admit(a, req, 1);
+    HistorySample s{};
+    s.entry = b;
+    s.incarnation = w.ledger->entry(b).incarnation;
+    s.gauge[kConnections] = 3;
+    w.history->record(10, &s, 1);
+    w.history->record(70, &s, 1);  // closes minute 0 into a roll-up
+    return w;
+}
+
+}  // namespace
+
+TEST(Snapshot, RoundTripMovesCountersAndHistoryToTheNewEntries) {
+    World before = saved_world();
+    std::string bytes = encode(before);
+
+    World after(8);
+    bool full = false;
+    after.ledger->find_or_add("unrelated", 1, &full);  // entry numbers differ now
+    ASSERT_EQ(restore_snapshot(bytes.data(), bytes.size(), 15, *after.ledger, *after.history, 99),
+              nullptr);
+    int32_t b = after.ledger->find("b");
+    ASSERT_GT(b, 0);
+    EXPECT_EQ(after.ledger->entry(b).admitted, 3);
+    EXPECT_EQ(after.ledger->entry(b).peak_connections, 3);
+    EXPECT_EQ(after.ledger->entry(b).connections, 0);  // sessions do not survive
+    std::vector<HistorySample> samples(64);
+    ASSERT_EQ(after.history->copy_samples(samples.data(), 64), 2);
+    EXPECT_EQ(samples[0].entry, b);
+    EXPECT_EQ(samples[0].incarnation, after.ledger->entry(b).incarnation);
+    EXPECT_EQ(samples[1].sample_time, 70);
+    std::vector<HistoryRollup> rollups(16);
+    ASSERT_EQ(after.history->copy_rollups(rollups.data(), 16), 1);
+    EXPECT_EQ(rollups[0].entry, b);
+    EXPECT_TRUE(after.ledger->consistent());
+}
+
+TEST(Snapshot, AnyDamageRefusesTheWholeFile) {
+    World before = saved_world();
+    std::string good = encode(before);
+    auto refused = [&](std::string bytes, uint32_t major = 15) {
+        World after(8);
+        const char* why =
+            restore_snapshot(bytes.data(), bytes.size(), major, *after.ledger, *after.history, 1);
+        EXPECT_EQ(after.ledger->find("b"), -1) << "nothing restored when refused";
+        return why ? std::string(why) : std::string("restored");
+    };
+    std::string flipped = good;
+    flipped[good.size() / 2] ^= 0x40;
+    EXPECT_EQ(refused(flipped), "checksum mismatch");
+    EXPECT_EQ(refused(good.substr(0, good.size() - 1)), "length does not match its header");
+    EXPECT_EQ(refused(good.substr(0, 10)), "file too short");
+    EXPECT_EQ(refused(good, 16), "written by another major version of PostgreSQL");
+    std::string foreign = good;
+    foreign[0] = 'X';
+    EXPECT_EQ(refused(foreign), "not a pgpool_stats snapshot");
+    EXPECT_EQ(refused(std::string(200, '\0')), "not a pgpool_stats snapshot");
+}
+
+TEST(Snapshot, ASmallerTableRestoresWhatFits) {
+    World before = saved_world();
+    std::string bytes = encode(before);
+    World after(1);
+    ASSERT_EQ(restore_snapshot(bytes.data(), bytes.size(), 15, *after.ledger, *after.history, 1),
+              nullptr);
+    EXPECT_EQ(after.ledger->free_entries(), 0);
+    EXPECT_TRUE(after.ledger->consistent());
+}
