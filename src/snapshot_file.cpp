@@ -24,7 +24,9 @@ namespace {
 constexpr const char* kSnapshotFile = "pg_stat/pgpool_stats.stat";
 constexpr const char* kSnapshotTemp = "pg_stat/pgpool_stats.stat.tmp";
 
-uint32 server_major() { return PG_VERSION_NUM / 100; }
+uint32 server_major() {
+    return PG_VERSION_NUM / 100;
+}
 
 // Postmaster exit: only after a clean exit, and only when asked to.
 void save_snapshot(int code, Datum) {
@@ -94,8 +96,8 @@ void load_snapshot_and_arrange_saving() {
         ereport(LOG, (errmsg("pgpool_stats: ignoring \"%s\": %s", kSnapshotFile, refused),
                       errdetail("Counters and history start empty.")));
     else
-        ereport(LOG, (errmsg("pgpool_stats: restored counters and history from \"%s\"",
-                             kSnapshotFile)));
+        ereport(LOG,
+                (errmsg("pgpool_stats: restored counters and history from \"%s\"", kSnapshotFile)));
     if (bytes != nullptr) pfree(bytes);
 }
 

@@ -27,43 +27,64 @@ Datum timestamp_or_null(int64 ts, bool* isnull) {
     return TimestampTzGetDatum(ts);
 }
 
-void expect_columns(ReturnSetInfo* rsinfo, int n) {
-    if (rsinfo->setDesc->natts != n)
+// The start of every set-returning function here: shared memory present, a
+// tuplestore, and the SQL declaration agreeing with the library on columns.
+ReturnSetInfo* begin_rows(FunctionCallInfo fcinfo, int columns) {
+    require_shared_memory();
+    InitMaterializedSRF(fcinfo, 0);
+    ReturnSetInfo* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
+    if (rsinfo->setDesc->natts != columns)
         ereport(ERROR, (errcode(ERRCODE_DATATYPE_MISMATCH),
-                        errmsg("pgpool_stats: function returns %d columns, the SQL declares %d", n,
-                               rsinfo->setDesc->natts),
+                        errmsg("pgpool_stats: function returns %d columns, the SQL declares %d",
+                               columns, rsinfo->setDesc->natts),
                         errhint("The installed SQL does not match the library; run ALTER EXTENSION "
                                 "pgpool_stats UPDATE.")));
+    return rsinfo;
+}
+
+// The applications as they are now: ledger entries, their entry numbers and
+// the census of their sessions, row by row. States are observed first, then
+// the ledger copied: a session that arrives in between is in connections but
+// not yet in a state column, never the reverse.
+struct LiveApplications {
+    core::ApplicationEntry* entries;
+    int32* numbers;
+    core::Census* census;  // census[k] belongs to entries[k]
+    int32 n;
+    core::CapacityFigures capacity;
+};
+
+LiveApplications live_applications() {
+    const int32 room = ledger->max_applications() + 1;
+    core::SessionObservation* observations = static_cast<core::SessionObservation*>(
+        palloc(sizeof(core::SessionObservation) * MaxBackends));
+    int32 observed = observe_sessions(observations);
+    core::Census* by_entry = static_cast<core::Census*>(palloc(sizeof(core::Census) * room));
+    core::take_census(observations, observed, by_entry, room);
+
+    LiveApplications live;
+    live.entries =
+        static_cast<core::ApplicationEntry*>(palloc(sizeof(core::ApplicationEntry) * room));
+    live.numbers = static_cast<int32*>(palloc(sizeof(int32) * room));
+    ledger_lock_shared();
+    live.n = ledger->copy_entries(live.entries, live.numbers, room);
+    live.capacity = ledger->capacity_figures();
+    ledger_unlock();
+    live.census = static_cast<core::Census*>(palloc(sizeof(core::Census) * room));
+    for (int32 k = 0; k < live.n; ++k) live.census[k] = by_entry[live.numbers[k]];
+    return live;
 }
 
 }  // namespace
 
 PGPOOL_STATS_SQL_FUNCTION(pgpool_stats_applications_1_0) {
     constexpr int kColumns = 22;
-    require_shared_memory();
-    InitMaterializedSRF(fcinfo, 0);
-    ReturnSetInfo* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
-    expect_columns(rsinfo, kColumns);
+    ReturnSetInfo* rsinfo = begin_rows(fcinfo, kColumns);
 
-    // Live states first, then the ledger: a session that arrives in between
-    // is in connections but not yet in a state column, never the reverse.
-    const int32 room = ledger->max_applications() + 1;
-    core::SessionObservation* observations = static_cast<core::SessionObservation*>(
-        palloc(sizeof(core::SessionObservation) * MaxBackends));
-    int32 observed = observe_sessions(observations);
-    core::Census* census = static_cast<core::Census*>(palloc(sizeof(core::Census) * room));
-    core::take_census(observations, observed, census, room);
-
-    core::ApplicationEntry* entries =
-        static_cast<core::ApplicationEntry*>(palloc(sizeof(core::ApplicationEntry) * room));
-    int32* numbers = static_cast<int32*>(palloc(sizeof(int32) * room));
-    ledger_lock_shared();
-    int32 n = ledger->copy_entries(entries, numbers, room);
-    ledger_unlock();
-
-    for (int32 k = 0; k < n; ++k) {
-        const core::ApplicationEntry& e = entries[k];
-        const core::Census& now = census[numbers[k]];
+    LiveApplications live = live_applications();
+    for (int32 k = 0; k < live.n; ++k) {
+        const core::ApplicationEntry& e = live.entries[k];
+        const core::Census& now = live.census[k];
         Datum values[kColumns];
         bool nulls[kColumns];
         memset(nulls, 0, sizeof nulls);
@@ -143,10 +164,7 @@ PGPOOL_STATS_SQL_FUNCTION(pgpool_stats_reset_1_0) {
 
 PGPOOL_STATS_SQL_FUNCTION(pgpool_stats_capacity_1_0) {
     constexpr int kColumns = 11;
-    require_shared_memory();
-    InitMaterializedSRF(fcinfo, 0);
-    ReturnSetInfo* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
-    expect_columns(rsinfo, kColumns);
+    ReturnSetInfo* rsinfo = begin_rows(fcinfo, kColumns);
 
     ledger_lock_shared();
     core::CapacityFigures f = ledger->capacity_figures();
@@ -231,10 +249,7 @@ HistoryCopy copy_history() {
 // pgpool_stats.history_minutes has min / mean / max.
 PGPOOL_STATS_SQL_FUNCTION(pgpool_stats_history_1_0) {
     constexpr int kColumns = 10;
-    require_shared_memory();
-    InitMaterializedSRF(fcinfo, 0);
-    ReturnSetInfo* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
-    expect_columns(rsinfo, kColumns);
+    ReturnSetInfo* rsinfo = begin_rows(fcinfo, kColumns);
 
     HistoryCopy h = copy_history();
     HistoryNames names = history_names();
@@ -271,10 +286,7 @@ PGPOOL_STATS_SQL_FUNCTION(pgpool_stats_history_1_0) {
 // pgpool_stats.history_minutes: every minute roll-up with min / mean / max.
 PGPOOL_STATS_SQL_FUNCTION(pgpool_stats_history_minutes_1_0) {
     constexpr int kColumns = 4 + 3 * core::kGauges;
-    require_shared_memory();
-    InitMaterializedSRF(fcinfo, 0);
-    ReturnSetInfo* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
-    expect_columns(rsinfo, kColumns);
+    ReturnSetInfo* rsinfo = begin_rows(fcinfo, kColumns);
 
     HistoryCopy h = copy_history();
     HistoryNames names = history_names();
@@ -304,25 +316,12 @@ PGPOOL_STATS_SQL_FUNCTION(pgpool_stats_history_minutes_1_0) {
 // pgpool_stats.metrics(): Prometheus text exposition (see core/prometheus.hpp).
 PGPOOL_STATS_SQL_FUNCTION(pgpool_stats_metrics_1_0) {
     require_shared_memory();
-    const int32 room = ledger->max_applications() + 1;
-    core::SessionObservation* observations = static_cast<core::SessionObservation*>(
-        palloc(sizeof(core::SessionObservation) * MaxBackends));
-    int32 observed = observe_sessions(observations);
-    core::Census* census = static_cast<core::Census*>(palloc(sizeof(core::Census) * room));
-    core::take_census(observations, observed, census, room);
-
-    core::ApplicationEntry* entries =
-        static_cast<core::ApplicationEntry*>(palloc(sizeof(core::ApplicationEntry) * room));
-    int32* numbers = static_cast<int32*>(palloc(sizeof(int32) * room));
+    LiveApplications live = live_applications();
     core::MetricsInput in{};
-    ledger_lock_shared();
-    in.n = ledger->copy_entries(entries, numbers, room);
-    in.capacity = ledger->capacity_figures();
-    ledger_unlock();
-    core::Census* census_by_row = static_cast<core::Census*>(palloc(sizeof(core::Census) * room));
-    for (int32 k = 0; k < in.n; ++k) census_by_row[k] = census[numbers[k]];
-    in.entries = entries;
-    in.census = census_by_row;
+    in.entries = live.entries;
+    in.census = live.census;
+    in.n = live.n;
+    in.capacity = live.capacity;
     in.max_connections = MaxConnections;
     in.superuser_reserved_connections = ReservedBackends;
 

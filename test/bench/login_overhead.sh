@@ -15,30 +15,19 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source tools/lib.sh
+source test/bench/lib.sh
 
 rounds=${1:-11}
 seconds=${2:-4}
 clients=${3:-2}
 scratch=$(make_scratch_dir bench)
-trap 'for c in with without control; do as_cluster_owner pg_ctl -D "$scratch/$c" -m immediate stop >/dev/null 2>&1 || true; done; rm -rf "$scratch"' EXIT
+trap 'stop_clusters with without control; rm -rf "$scratch"' EXIT
 
-start_cluster() {  # name port extra-conf
-    as_cluster_owner initdb -D "$scratch/$1" -A trust -U postgres >/dev/null
-    as_cluster_owner bash -c "cat >> '$scratch/$1/postgresql.conf'" <<CONF
-port = $2
-listen_addresses = ''
-unix_socket_directories = '$scratch'
-max_connections = 100
-shared_buffers = 128MB
-fsync = off
-$3
-CONF
-    as_cluster_owner pg_ctl -D "$scratch/$1" -l "$scratch/$1.log" -w start >/dev/null
-    psql -X -q -h "$scratch" -p "$2" -U postgres -c "CREATE ROLE bench LOGIN"
-}
-start_cluster with 55491 "shared_preload_libraries = 'pgpool_stats'"
-start_cluster without 55492 ""
-start_cluster control 55493 ""
+start_cluster with 55491 "max_connections = 100
+shared_preload_libraries = 'pgpool_stats'"
+start_cluster without 55492 "max_connections = 100"
+start_cluster control 55493 "max_connections = 100"
+for port in 55491 55492 55493; do psql -X -q -h "$scratch" -p "$port" -U postgres -c "CREATE ROLE bench LOGIN"; done
 psql -X -q -h "$scratch" -p 55491 -U postgres \
     -c "CREATE EXTENSION pgpool_stats" -c "SELECT pgpool_stats.set_budget('bench', 50)" >/dev/null
 echo 'SELECT 1;' > "$scratch/select1.sql"
@@ -60,14 +49,13 @@ for ((r = 1; r <= rounds; r++)); do
         got[$port]=$(tps "$port")
     done
     w=${got[55491]} wo=${got[55492]} ctl=${got[55493]}
-    ratio=$(awk -v a="$w" -v b="$wo" 'BEGIN { printf "%.3f", a / b }')
-    control=$(awk -v a="$ctl" -v b="$wo" 'BEGIN { printf "%.3f", a / b }')
+    ratio=$(ratio "$w" "$wo")
+    control=$(ratio "$ctl" "$wo")
     ratios+=("$ratio") controls+=("$control")
     printf 'round %2d: with %7.1f, without %7.1f, control %7.1f logins/s; with/without %s, control/without %s\n' \
         "$r" "$w" "$wo" "$ctl" "$ratio" "$control"
     unset got
 done
-median() { printf '%s\n' "$@" | sort -n | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 admitted=$(psql -X -At -h "$scratch" -p 55491 -U postgres \
     -c "SELECT admitted FROM pgpool_stats.applications WHERE application_name = 'bench'")
 echo "logins admitted through pgpool_stats: $admitted"

@@ -15,6 +15,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source tools/lib.sh
+source test/bench/lib.sh
 
 rounds=${1:-5}
 seconds=${2:-5}
@@ -22,27 +23,11 @@ scratch=$(make_scratch_dir telemetry)
 holders=()
 cleanup() {
     for h in "${holders[@]}"; do kill "$h" 2>/dev/null || true; done
-    for c in with without control; do
-        as_cluster_owner pg_ctl -D "$scratch/$c" -m immediate stop >/dev/null 2>&1 || true
-    done
+    stop_clusters with without control
     rm -rf "$scratch"
 }
 trap cleanup EXIT
 
-start_cluster() {  # name port extra-conf
-    as_cluster_owner initdb -D "$scratch/$1" -A trust -U postgres >/dev/null
-    as_cluster_owner bash -c "cat >> '$scratch/$1/postgresql.conf'" <<CONF
-port = $2
-listen_addresses = ''
-unix_socket_directories = '$scratch'
-shared_buffers = 256MB
-fsync = off
-$3
-CONF
-    as_cluster_owner pg_ctl -D "$scratch/$1" -l "$scratch/$1.log" -w start >/dev/null
-}
-median() { printf '%s\n' "$@" | sort -n | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
 tps_of() {  # port script-file [pgbench options...]
     local port=$1 file=$2; shift 2
     pgbench -n -T "$seconds" -f "$file" "$@" -h "$scratch" -p "$port" -U postgres postgres 2>/dev/null |
