@@ -163,9 +163,18 @@ SELECT count(*) AS rows_with_counts FROM pgpool_stats.applications WHERE admitte
     AND application_name <> 'pg_regress/budgets';
 SELECT pgpool_stats.reset(NULL::text);
 
+-- reap() refuses nonsense, and a dry run on nobody returns nothing.
+SELECT * FROM pgpool_stats.reap(NULL, '1 hour');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT * FROM pgpool_stats.reap('api', '-1 hour');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT count(*) AS would_reap FROM pgpool_stats.reap('no_sessions_here', '0');
+
 -- The view has DESIGN.md's columns, in order.
 SELECT string_agg(attname, ', ' ORDER BY attnum) FROM pg_attribute
 WHERE attrelid = 'pgpool_stats.applications'::regclass AND attnum > 0;
+SELECT string_agg(attname, ', ' ORDER BY attnum) FROM pg_attribute
+WHERE attrelid = 'pgpool_stats.reaped'::regclass AND attnum > 0;
 
 -- The shared memory pgpool_stats takes is visible to users (10 MB with the
 -- default history sizes).

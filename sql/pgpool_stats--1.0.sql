@@ -355,12 +355,46 @@ COMMENT ON FUNCTION pgpool_stats.metrics() IS
     'Prometheus text exposition of every application (top 50 by connections, the rest as "(other)") and the capacity';
 
 ------------------------------------------------------------------------------
+-- Reaping
+------------------------------------------------------------------------------
+
+CREATE FUNCTION pgpool_stats.reaped_snapshot(
+    OUT reaped_at timestamptz,
+    OUT pid int,
+    OUT application_name text,
+    OUT usename text,
+    OUT datname text,
+    OUT client_addr inet,
+    OUT reason text,
+    OUT idle_for interval,
+    OUT xact_age interval,
+    OUT query text,
+    OUT action text)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'pgpool_stats_reaped_1_0'
+LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
+
+CREATE VIEW pgpool_stats.reaped AS
+    SELECT * FROM pgpool_stats.reaped_snapshot();
+
+COMMENT ON VIEW pgpool_stats.reaped IS
+    'The last 1000 sessions the reaper terminated (or would have, in monitor mode), oldest first';
+
+CREATE FUNCTION pgpool_stats.reap(application_name text, idle_for interval, dry_run boolean DEFAULT true)
+RETURNS SETOF pgpool_stats.reaped
+AS 'MODULE_PATHNAME', 'pgpool_stats_reap_1_0'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION pgpool_stats.reap(text, interval, boolean) IS
+    'Terminate (dry_run: list) the application''s sessions idle in a transaction longer than idle_for';
+
+------------------------------------------------------------------------------
 -- Privileges: reading is for pg_monitor; changing state is the superuser's
 -- to grant.
 ------------------------------------------------------------------------------
 
 REVOKE ALL ON pgpool_stats.budget, pgpool_stats.applications, pgpool_stats.capacity,
-    pgpool_stats.history, pgpool_stats.history_minutes FROM PUBLIC;
+    pgpool_stats.history, pgpool_stats.history_minutes, pgpool_stats.reaped FROM PUBLIC;
 REVOKE ALL ON FUNCTION
     pgpool_stats.budget_validate(),
     pgpool_stats.budget_check_roles(),
@@ -373,11 +407,13 @@ REVOKE ALL ON FUNCTION
     pgpool_stats.history_snapshot(),
     pgpool_stats.history_minutes_snapshot(),
     pgpool_stats.metrics(),
+    pgpool_stats.reaped_snapshot(),
+    pgpool_stats.reap(text, interval, boolean),
     pgpool_stats.reset(text)
 FROM PUBLIC;
 
 GRANT SELECT ON pgpool_stats.budget, pgpool_stats.applications, pgpool_stats.capacity,
-    pgpool_stats.history, pgpool_stats.history_minutes TO pg_monitor;
+    pgpool_stats.history, pgpool_stats.history_minutes, pgpool_stats.reaped TO pg_monitor;
 GRANT EXECUTE ON FUNCTION pgpool_stats.applications_snapshot(), pgpool_stats.capacity_snapshot(),
     pgpool_stats.history_snapshot(), pgpool_stats.history_minutes_snapshot(),
-    pgpool_stats.metrics() TO pg_monitor;
+    pgpool_stats.metrics(), pgpool_stats.reaped_snapshot() TO pg_monitor;

@@ -23,6 +23,7 @@ extern "C" {
 #include "catalog/pg_authid.h"
 #include "common/string.h"
 #include "libpq/auth.h"
+#include "common/ip.h"
 #include "libpq/libpq-be.h"
 #include "libpq/libpq.h"
 #include "miscadmin.h"
@@ -117,6 +118,14 @@ uint64 client_key(const Port* port) {
     if (sa->sa_family == AF_INET6)
         return core::client_key_of(&reinterpret_cast<const sockaddr_in6*>(sa)->sin6_addr, 16);
     return 1;
+}
+
+void numeric_client_addr(const Port* port, char (&out)[core::kAddressBytes]) {
+    out[0] = '\0';
+    if (port->raddr.addr.ss_family != AF_INET && port->raddr.addr.ss_family != AF_INET6) return;
+    if (pg_getnameinfo_all(&port->raddr.addr, port->raddr.salen, out, sizeof out, nullptr, 0,
+                           NI_NUMERICHOST) != 0)
+        out[0] = '\0';
 }
 
 bool role_is_superuser(const char* role_name) {
@@ -259,6 +268,12 @@ void admit_session(Port* port) {
             slot.pgprocno = MyProc->pgprocno;
             slot.client_key = client_key(port);
             slot.charged_at = now;
+            slot.superuser = superuser;
+            strlcpy(slot.usename, port->user_name, NAMEDATALEN);
+            strlcpy(slot.datname, port->database_name, NAMEDATALEN);
+            numeric_client_addr(port, slot.client_addr);
+            slot.reap_reason = core::ReapReason::kNone;
+            slot.reported_episode = 0;
         }
         ledger_unlock();
         waiting_entry = r.outcome == core::Outcome::kWait ? entry : -1;

@@ -11,6 +11,7 @@
 #include "shell.hpp"
 
 extern "C" {
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "storage/proc.h"
@@ -54,6 +55,35 @@ void attach_backend_status() {
     if (!found)
         ereport(LOG, (errmsg("pgpool_stats: backend status array not found; session states will "
                              "be reported as unknown")));
+}
+
+bool read_backend_status(int index, int32 pid, core::IdleEpisode* episode, TimestampTz* xact_start,
+                         char* query) {
+    if (backend_status_array == nullptr) return false;
+    volatile PgBackendStatus* be = &backend_status_array[index];
+    for (int attempt = 0; attempt < 1000; ++attempt) {
+        int before, after;
+        pgstat_begin_read_activity(be, before);
+        int be_pid = be->st_procpid;
+        BackendState state = be->st_state;
+        TimestampTz since = be->st_state_start_timestamp;
+        TimestampTz xact = be->st_xact_start_timestamp;
+        if (query != nullptr) {
+            int n = Min(pgstat_track_activity_query_size, core::kQueryBytes) - 1;
+            memcpy(query, const_cast<char*>(be->st_activity_raw), n);
+            query[n] = '\0';
+        }
+        pgstat_end_read_activity(be, after);
+        if (!pgstat_read_activity_complete(before, after)) continue;
+        if (be_pid != pid) return false;
+        episode->state = state_of(state);
+        episode->state_since = since;
+        *xact_start = xact;
+        if (query != nullptr)
+            query[pg_mbcliplen(query, strlen(query), core::kQueryBytes - 1)] = '\0';
+        return true;
+    }
+    return false;
 }
 
 int32 observe_sessions(core::SessionObservation* out) {

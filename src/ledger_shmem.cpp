@@ -10,10 +10,10 @@
 //     and a few counter updates, never I/O, never a catalog access, never a wait;
 //   * the views and the sampler take it SHARED only long enough to memcpy the
 //     entries or session slots they need, and do their work after releasing it.
-// A second LWLock, the history lock, protects only the history: the sampler
-// appends under it EXCLUSIVE, the history view copies under it SHARED. It is
-// never held together with the ledger lock, so reading history never delays
-// a login.
+// A second LWLock, the history lock, protects only the history and the reaped
+// log: the sampler and the reaper append under it EXCLUSIVE, the views copy
+// under it SHARED. It is never held together with the ledger lock, so reading
+// history never delays a login.
 // PostgreSQL's backend status entries, read for session states, are not ours:
 // they are read with PostgreSQL's own changecount protocol, without our lock
 // (backend_states.cpp).
@@ -42,6 +42,7 @@ SharedState* shared = nullptr;
 core::Ledger* ledger = nullptr;
 SessionSlot* session_slots = nullptr;
 core::History* history = nullptr;
+core::ReapedLog* reaped_log = nullptr;
 
 namespace {
 
@@ -61,9 +62,16 @@ Size history_size() {
                                        guc_max_applications + 1);
 }
 
+// The reaped log keeps the last actions, newest kept (~700 KB).
+constexpr int32 kReapedLogSize = 1000;
+Size reaped_log_size() {
+    return MAXALIGN(core::ReapedLog::bytes_needed(kReapedLogSize));
+}
+
 Size shared_size() {
     Size size = add_size(MAXALIGN(sizeof(SharedState)), ledger_size());
-    return add_size(add_size(size, sessions_size()), history_size());
+    size = add_size(add_size(size, sessions_size()), reaped_log_size());
+    return add_size(size, history_size());
 }
 
 // Slots ordinary sessions can ever have: DESIGN.md's "capacity".
@@ -91,12 +99,14 @@ void startup_shmem() {
     void* ledger_memory = base + MAXALIGN(sizeof(SharedState));
     session_slots =
         reinterpret_cast<SessionSlot*>(base + MAXALIGN(sizeof(SharedState)) + ledger_size());
-    void* history_memory = reinterpret_cast<char*>(session_slots) + sessions_size();
+    void* reaped_memory = reinterpret_cast<char*>(session_slots) + sessions_size();
+    void* history_memory = static_cast<char*>(reaped_memory) + reaped_log_size();
     if (!found) {
         memset(session_slots, 0, sessions_size());
         LWLockPadded* locks = GetNamedLWLockTranche(kTrancheName);
         shared->lock = &locks[0].lock;
         shared->history_lock = &locks[1].lock;
+        reaped_log = core::ReapedLog::create(reaped_memory, kReapedLogSize);
         history = core::History::create(history_memory, guc_history_samples, guc_history_rollups,
                                         guc_max_applications + 1, USECS_PER_MINUTE);
         ConditionVariableInit(&shared->ledger_changed);
@@ -108,6 +118,7 @@ void startup_shmem() {
     } else {
         ledger = static_cast<core::Ledger*>(ledger_memory);
         history = static_cast<core::History*>(history_memory);
+        reaped_log = static_cast<core::ReapedLog*>(reaped_memory);
     }
     LWLockRelease(AddinShmemInitLock);
     attach_backend_status();

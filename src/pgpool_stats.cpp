@@ -23,6 +23,7 @@ int guc_sample_interval_ms = 1000;
 int guc_history_samples = 32768;
 int guc_history_rollups = 65536;
 bool guc_save = true;
+bool guc_reap = true;
 
 namespace {
 
@@ -58,6 +59,10 @@ void define_gucs() {
     DefineCustomBoolVariable("pgpool_stats.save",
                              "Keep counters and history across a clean restart.", nullptr,
                              &guc_save, true, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
+    DefineCustomBoolVariable("pgpool_stats.reap",
+                             "Terminate sessions idle longer than their application's timeouts "
+                             "(off: the reaper does nothing).",
+                             nullptr, &guc_reap, true, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
     MarkGUCPrefixReserved("pgpool_stats");
 }
 
@@ -78,5 +83,6 @@ void _PG_init(void) {
     pgpool_stats::define_gucs();
     pgpool_stats::install_shmem_hooks();
     pgpool_stats::install_admission_hook();
+    pgpool_stats::install_reaper_hooks();
     pgpool_stats::register_worker();
 }

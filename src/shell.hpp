@@ -17,6 +17,7 @@ extern "C" {
 #include "core/census.hpp"
 #include "core/history.hpp"
 #include "core/ledger.hpp"
+#include "core/reaper.hpp"
 
 namespace pgpool_stats {
 
@@ -29,6 +30,7 @@ extern int guc_sample_interval_ms;
 extern int guc_history_samples;
 extern int guc_history_rollups;
 extern bool guc_save;
+extern bool guc_reap;
 
 // The part of shared memory that is not the ledger; see ledger_shmem.cpp for
 // the locking protocol.
@@ -49,14 +51,24 @@ struct SessionSlot {
     int32 pid;
     int32 entry;
     int32 pgprocno;     // its PGPROC, for lock waits
+    bool superuser;     // at login: exempt from the reaper while exempt_superusers
     uint64 client_key;  // client address without port (core::client_key_of)
     TimestampTz charged_at;
+    char usename[NAMEDATALEN];
+    char datname[NAMEDATALEN];
+    char client_addr[core::kAddressBytes];  // numeric; empty for a Unix socket
+    // Written by the reaper just before it signals the session, read by the
+    // session's own emit_log_hook to say why it is being terminated.
+    core::ReapReason reap_reason;
+    int64 reap_timeout_ms;
+    TimestampTz reported_episode;  // monitor mode: the idle episode already recorded
 };
 
 extern SharedState* shared;
 extern core::Ledger* ledger;
 extern SessionSlot* session_slots;  // MaxBackends of them
 extern core::History* history;
+extern core::ReapedLog* reaped_log;  // under the history lock
 
 // ledger_shmem.cpp
 void install_shmem_hooks();
@@ -75,6 +87,16 @@ void load_snapshot_and_arrange_saving();
 void attach_backend_status();
 // One observation per counted session now, into out[0..MaxBackends).
 int32 observe_sessions(core::SessionObservation* out);
+// What PostgreSQL's status says of backend slot `index` if it still belongs
+// to `pid`: its idle episode, transaction start (0 = none) and, when query is
+// not null, its last query cut to core::kQueryBytes.
+bool read_backend_status(int index, int32 pid, core::IdleEpisode* episode, TimestampTz* xact_start,
+                         char* query);
+
+// reaper.cpp
+void install_reaper_hooks();
+// One pass of the reaper over every counted session (from the worker).
+void reap_idle_sessions();
 
 // admission_hook.cpp
 void install_admission_hook();

@@ -184,6 +184,7 @@ extern "C" PGDLLEXPORT void pgpool_stats_worker_main(Datum) {
         now = GetCurrentTimestamp();
         if (now >= next_sample) {
             take_sample(now, static_cast<double>(now - last_sample) / USECS_PER_SEC);
+            if (guc_reap) reap_idle_sessions();
             last_sample = now;
             // Fixed rate, not fixed delay; after a stall, start again from now.
             next_sample = TimestampTzPlusMilliseconds(next_sample, guc_sample_interval_ms);

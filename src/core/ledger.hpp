@@ -153,6 +153,9 @@ public:
     // peaks and timestamps back. Returns the entry, or -1 when the table is full.
     int32_t restore_counters(const ApplicationEntry& saved, int64_t now) noexcept;
 
+    // A session of entry i was terminated by the reaper.
+    void count_reaped(int32_t i) noexcept { ++entries()[i].reaped; }
+
     // Zeroes the counters and peaks of entry i (all when i < 0).
     void reset_counters(int32_t i, int64_t now) noexcept;
 
