@@ -87,14 +87,25 @@ bool read_backend_status(int index, int32 pid, core::IdleEpisode* episode, Times
 }
 
 int32 observe_sessions(core::SessionObservation* out) {
-    SessionSlot* slots = static_cast<SessionSlot*>(palloc(sizeof(SessionSlot) * MaxBackends));
+    // Only what the census needs, not the whole slot: this runs at every
+    // sample and for every view query.
+    struct Charge {
+        int32 pid;
+        int32 entry;
+        int32 pgprocno;
+        uint64 client_key;
+    };
+    Charge* slots = static_cast<Charge*>(palloc(sizeof(Charge) * MaxBackends));
     ledger_lock_shared();
-    memcpy(slots, session_slots, sizeof(SessionSlot) * MaxBackends);
+    for (int i = 0; i < MaxBackends; ++i) {
+        const SessionSlot& s = session_slots[i];
+        slots[i] = Charge{s.pid, s.entry, s.pgprocno, s.client_key};
+    }
     ledger_unlock();
 
     int32 n = 0;
     for (int i = 0; i < MaxBackends; ++i) {
-        const SessionSlot& slot = slots[i];
+        const Charge& slot = slots[i];
         if (slot.pid == 0) continue;
         core::SessionObservation& o = out[n++];
         o.entry = slot.entry;

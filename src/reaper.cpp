@@ -74,25 +74,28 @@ struct ReapRequest {
     bool from_worker;              // monitor budgets only record, once per episode
 };
 
-// One pass. Returns what it did (or would do) in out[0..max), palloc'd.
-int32 reap_pass(const ReapRequest& req, core::ReapedRecord** out) {
-    const int32 room = ledger->max_applications() + 1;
-    SessionSlot* slots = static_cast<SessionSlot*>(palloc(sizeof(SessionSlot) * MaxBackends));
-    core::ApplicationEntry* entries =
-        static_cast<core::ApplicationEntry*>(palloc0(sizeof(core::ApplicationEntry) * room));
-    ledger_lock_shared();
-    memcpy(slots, session_slots, sizeof(SessionSlot) * MaxBackends);
-    for (int32 i = 0; i < room; ++i) entries[i] = ledger->entry(i);
-    ledger_unlock();
+// A session the pass will look at, with what it needs of its application.
+struct Candidate {
+    int index;  // its slot
+    SessionSlot slot;
+    char application[NAMEDATALEN];
+    int64 iit_ms;  // < 0: never
+    int64 idle_ms;
+    bool monitor;
+};
 
-    core::ReapedRecord* records =
-        static_cast<core::ReapedRecord*>(palloc0(sizeof(core::ReapedRecord) * MaxBackends));
-    int32 n = 0;
+// One pass. Returns what it did (or would do) in out[0..n), palloc'd.
+int32 reap_pass(const ReapRequest& req, core::ReapedRecord** out) {
+    // Under the lock, keep only sessions some timeout applies to: with no
+    // timeouts in any budget, a pass copies nothing.
+    Candidate* candidates = nullptr;
+    int n_candidates = 0;
+    ledger_lock_shared();
     for (int index = 0; index < MaxBackends; ++index) {
-        const SessionSlot& slot = slots[index];
+        const SessionSlot& slot = session_slots[index];
         if (slot.pid == 0 || slot.pid == MyProcPid) continue;
         if (slot.superuser && guc_exempt_superusers) continue;
-        const core::ApplicationEntry& app = entries[slot.entry];
+        const core::ApplicationEntry& app = ledger->entry(slot.entry);
         if (req.only_application && strcmp(app.name, req.only_application) != 0) continue;
         int64 iit_ms = req.idle_for_ms, idle_ms = -1;
         if (req.idle_for_ms < 0) {
@@ -101,18 +104,38 @@ int32 reap_pass(const ReapRequest& req, core::ReapedRecord** out) {
             idle_ms = app.budget.idle_session_timeout_ms;
         }
         if (iit_ms < 0 && idle_ms < 0) continue;
+        if (candidates == nullptr)
+            candidates = static_cast<Candidate*>(palloc(sizeof(Candidate) * MaxBackends));
+        Candidate& c = candidates[n_candidates++];
+        c.index = index;
+        c.slot = slot;
+        strlcpy(c.application, app.name, NAMEDATALEN);
+        c.iit_ms = iit_ms;
+        c.idle_ms = idle_ms;
+        c.monitor = app.has_budget && app.budget.mode == core::BudgetMode::kMonitor;
+    }
+    ledger_unlock();
 
+    core::ReapedRecord* records = nullptr;
+    int32 n = 0;
+    for (int k = 0; k < n_candidates; ++k) {
+        const Candidate& cand = candidates[k];
+        const SessionSlot& slot = cand.slot;
+        const int index = cand.index;
+        const int64 iit_ms = cand.iit_ms, idle_ms = cand.idle_ms;
         core::IdleEpisode chosen;
         TimestampTz xact_start;
         if (!read_backend_status(index, slot.pid, &chosen, &xact_start, nullptr)) continue;
         TimestampTz now = GetCurrentTimestamp();
         core::ReapReason reason = core::reap_due(chosen, now, iit_ms, idle_ms, 1000);
         if (reason == core::ReapReason::kNone) continue;
-        const bool monitor =
-            req.dry_run || (req.from_worker && app.budget.mode == core::BudgetMode::kMonitor);
+        const bool monitor = req.dry_run || (req.from_worker && cand.monitor);
         if (monitor && req.from_worker && slot.reported_episode == chosen.state_since) continue;
 
         // The re-check, immediately before acting.
+        if (records == nullptr)
+            records = static_cast<core::ReapedRecord*>(
+                palloc0(sizeof(core::ReapedRecord) * n_candidates));
         core::ReapedRecord& r = records[n];
         core::IdleEpisode again;
         if (!read_backend_status(index, slot.pid, &again, &xact_start, r.query)) continue;
@@ -125,7 +148,7 @@ int32 reap_pass(const ReapRequest& req, core::ReapedRecord** out) {
         r.action = monitor ? core::ReapAction::kWouldTerminate : core::ReapAction::kTerminated;
         r.idle_for = now - again.state_since;
         r.xact_age = xact_start > 0 ? now - xact_start : -1;
-        strlcpy(r.application_name, app.name, sizeof r.application_name);
+        strlcpy(r.application_name, cand.application, sizeof r.application_name);
         strlcpy(r.usename, slot.usename, sizeof r.usename);
         strlcpy(r.datname, slot.datname, sizeof r.datname);
         strlcpy(r.client_addr, slot.client_addr, sizeof r.client_addr);
@@ -162,8 +185,7 @@ int32 reap_pass(const ReapRequest& req, core::ReapedRecord** out) {
         reaped_log->add(r);
         history_unlock();
     }
-    pfree(slots);
-    pfree(entries);
+    if (candidates) pfree(candidates);
     *out = records;
     return n;
 }
@@ -219,7 +241,7 @@ void reap_idle_sessions() {
     core::ReapedRecord* records = nullptr;
     ReapRequest req{nullptr, -1, false, true};
     reap_pass(req, &records);
-    pfree(records);
+    if (records) pfree(records);
 }
 
 }  // namespace pgpool_stats
