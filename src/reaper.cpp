@@ -197,10 +197,11 @@ Datum interval_of(int64 micros) {
 }
 
 // One row of pgpool_stats.reaped; query text only for pg_read_all_stats.
+constexpr int kReapedColumns = 11;
+
 void put_reaped_row(ReturnSetInfo* rsinfo, const core::ReapedRecord& r, bool show_query) {
-    constexpr int kColumns = 11;
-    Datum values[kColumns];
-    bool nulls[kColumns];
+    Datum values[kReapedColumns];
+    bool nulls[kReapedColumns];
     memset(nulls, 0, sizeof nulls);
     values[0] = TimestampTzGetDatum(r.reaped_at);
     values[1] = Int32GetDatum(r.pid);
@@ -217,17 +218,6 @@ void put_reaped_row(ReturnSetInfo* rsinfo, const core::ReapedRecord& r, bool sho
     values[9] = CStringGetTextDatum(r.query);
     values[10] = CStringGetTextDatum(core::reap_action_name(r.action));
     tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-}
-
-ReturnSetInfo* begin_reaped_rows(FunctionCallInfo fcinfo) {
-    require_shared_memory();
-    InitMaterializedSRF(fcinfo, 0);
-    ReturnSetInfo* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
-    if (rsinfo->setDesc->natts != 11)
-        ereport(ERROR,
-                (errcode(ERRCODE_DATATYPE_MISMATCH),
-                 errmsg("pgpool_stats: the SQL declaration of reaped does not match the library")));
-    return rsinfo;
 }
 
 }  // namespace
@@ -250,7 +240,7 @@ using namespace pgpool_stats;
 
 // pgpool_stats.reaped: the last actions of the reaper, oldest first.
 PGPOOL_STATS_SQL_FUNCTION(pgpool_stats_reaped_1_0) {
-    ReturnSetInfo* rsinfo = begin_reaped_rows(fcinfo);
+    ReturnSetInfo* rsinfo = begin_rows(fcinfo, kReapedColumns);
     core::ReapedRecord* records = static_cast<core::ReapedRecord*>(
         palloc(sizeof(core::ReapedRecord) * reaped_log->capacity()));
     history_lock_shared();
@@ -267,7 +257,7 @@ PGPOOL_STATS_SQL_FUNCTION(pgpool_stats_reap_1_0) {
     if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
         ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
                         errmsg("pgpool_stats.reap() arguments must not be NULL")));
-    ReturnSetInfo* rsinfo = begin_reaped_rows(fcinfo);
+    ReturnSetInfo* rsinfo = begin_rows(fcinfo, kReapedColumns);
     char* application = text_to_cstring(PG_GETARG_TEXT_PP(0));
     Interval* idle_for = PG_GETARG_INTERVAL_P(1);
     int64 idle_for_ms = idle_for->time / 1000 +

@@ -1,5 +1,11 @@
 #include "sql_boundary.hpp"
 
+#include "shell.hpp"
+
+extern "C" {
+#include "funcapi.h"
+}
+
 #include <exception>
 
 namespace pgpool_stats {
@@ -17,6 +23,19 @@ Datum call_guarded(SqlFunctionBody body, FunctionCallInfo fcinfo, const char* sq
     ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR),
                     errmsg("pgpool_stats: internal error in %s: %s", sql_name, message)));
     pg_unreachable();
+}
+
+ReturnSetInfo* begin_rows(FunctionCallInfo fcinfo, int columns) {
+    require_shared_memory();
+    InitMaterializedSRF(fcinfo, 0);
+    ReturnSetInfo* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
+    if (rsinfo->setDesc->natts != columns)
+        ereport(ERROR, (errcode(ERRCODE_DATATYPE_MISMATCH),
+                        errmsg("pgpool_stats: function returns %d columns, the SQL declares %d",
+                               columns, rsinfo->setDesc->natts),
+                        errhint("The installed SQL does not match the library; run ALTER EXTENSION "
+                                "pgpool_stats UPDATE.")));
+    return rsinfo;
 }
 
 }  // namespace pgpool_stats

@@ -14,6 +14,7 @@ extern "C" {
 #include "postgres.h"
 
 #include "fmgr.h"
+#include "nodes/execnodes.h"
 }
 
 namespace pgpool_stats {
@@ -21,6 +22,10 @@ namespace pgpool_stats {
 using SqlFunctionBody = Datum (*)(FunctionCallInfo);
 
 Datum call_guarded(SqlFunctionBody body, FunctionCallInfo fcinfo, const char* sql_name);
+
+// The start of every set-returning function: shared memory present, a
+// tuplestore, and the SQL declaration agreeing with the library on columns.
+ReturnSetInfo* begin_rows(FunctionCallInfo fcinfo, int columns);
 
 }  // namespace pgpool_stats
 

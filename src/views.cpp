@@ -27,21 +27,6 @@ Datum timestamp_or_null(int64 ts, bool* isnull) {
     return TimestampTzGetDatum(ts);
 }
 
-// The start of every set-returning function here: shared memory present, a
-// tuplestore, and the SQL declaration agreeing with the library on columns.
-ReturnSetInfo* begin_rows(FunctionCallInfo fcinfo, int columns) {
-    require_shared_memory();
-    InitMaterializedSRF(fcinfo, 0);
-    ReturnSetInfo* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
-    if (rsinfo->setDesc->natts != columns)
-        ereport(ERROR, (errcode(ERRCODE_DATATYPE_MISMATCH),
-                        errmsg("pgpool_stats: function returns %d columns, the SQL declares %d",
-                               columns, rsinfo->setDesc->natts),
-                        errhint("The installed SQL does not match the library; run ALTER EXTENSION "
-                                "pgpool_stats UPDATE.")));
-    return rsinfo;
-}
-
 // The applications as they are now: ledger entries, their entry numbers and
 // the census of their sessions, row by row. States are observed first, then
 // the ledger copied: a session that arrives in between is in connections but
