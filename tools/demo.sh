@@ -49,7 +49,7 @@ done
 sleep 1
 
 say "What the server sees (pgpool_stats.applications)"
-sql -c "SELECT application_name, connections, max_connections AS budget, reserved_connections AS reserved,
+sql -c "SELECT application_name, connections, active, idle, max_connections AS budget, reserved_connections AS reserved,
                round(utilization::numeric, 2) AS utilization, peak_connections AS peak, admitted, rejected,
                last_rejected_at IS NOT NULL AS was_rejected
         FROM pgpool_stats.applications ORDER BY application_name"
