@@ -51,7 +51,11 @@ void fail_open_on_exit(int, Datum) {
                         "without budgets until it is back")));
 }
 
+// Runs its own transaction, and gives the caller back its memory context
+// (a commit leaves TopMemoryContext current: whatever the caller allocated
+// next would leak there).
 void reload_budgets() {
+    MemoryContext caller = CurrentMemoryContext;
     SetCurrentStatementStartTimestamp();
     StartTransactionCommand();
     if (SPI_connect() != SPI_OK_CONNECT)
@@ -64,6 +68,7 @@ void reload_budgets() {
     SPI_finish();
     CommitTransactionCommand();
     pgstat_report_activity(STATE_IDLE, nullptr);
+    MemoryContextSwitchTo(caller);
 }
 
 // One sample: the census of every application, from which the ledger keeps
