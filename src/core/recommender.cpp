@@ -1,0 +1,107 @@
+#include "recommender.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+namespace pgpool_stats::core {
+
+const char* finding_name(int bit) noexcept {
+    static const char* const names[kFindings] = {
+        "insufficient_data", "over_provisioned",    "churning",     "starved",
+        "near_budget",       "idle_in_transaction", "overcommitted"};
+    return bit >= 0 && bit < kFindings ? names[bit] : "unknown";
+}
+
+double percentile(const int32_t* sorted, int32_t n, double q) noexcept {
+    if (n <= 0) return 0;
+    int64_t rank = static_cast<int64_t>(std::ceil(q * n));  // nearest rank, 1-based
+    rank = std::clamp<int64_t>(rank, 1, n);
+    return sorted[rank - 1];
+}
+
+Recommendation recommend(DemandInput& in) noexcept {
+    Recommendation r{};
+    const int32_t n = std::max(0, in.ticks);
+    std::sort(in.active, in.active + n);
+    int64_t sum = 0;
+    for (int32_t k = 0; k < n; ++k) sum += in.active[k];
+    r.mean_active = n ? static_cast<double>(sum) / n : 0;
+    r.p95_active = percentile(in.active, n, 0.95);
+    r.p99_active = percentile(in.active, n, 0.99);
+    r.peak_active = std::max(in.peak_active, n ? in.active[n - 1] : 0);
+    r.peak_connections = std::max(in.peak_connections, r.peak_active);
+    r.idle_in_transaction_share =
+        in.connection_ticks > 0
+            ? static_cast<double>(in.idle_in_transaction_ticks) / in.connection_ticks
+            : 0;
+    r.connects_per_second = in.connects_per_second;
+    r.instances = std::max(1, in.instances);
+    const double target = std::clamp(in.target_utilization, 0.05, 1.0);
+
+    // The server budget: the 99th percentile of concurrently active sessions
+    // at the target utilization, never below the peak really used at once,
+    // at least one per instance; bounded by what the server can give it.
+    int64_t need = static_cast<int64_t>(std::ceil(r.p99_active / target));
+    int64_t max_connections = std::max<int64_t>({need, r.peak_active, r.instances, 1});
+    const int64_t available = std::max<int64_t>(1, int64_t{in.capacity} - in.others_reserved);
+    r.max_connections = static_cast<int32_t>(std::min(max_connections, available));
+    // Reserved: what it needs 95 % of the time, so a flood elsewhere never
+    // takes its usual load away.
+    r.reserved_connections =
+        std::min(r.max_connections, static_cast<int32_t>(std::ceil(r.p95_active)));
+
+    // Per instance: the instances together never exceed the budget.
+    const int32_t per_instance = std::max(1, r.max_connections / r.instances);
+    const int32_t steady = static_cast<int32_t>(std::ceil(r.p95_active / r.instances / target));
+    r.pool_size = std::clamp(steady, 1, per_instance);
+    r.max_overflow = per_instance - r.pool_size;
+    r.pool_timeout_seconds = kPoolTimeoutSeconds;
+    r.idle_in_transaction_timeout_seconds = r.idle_in_transaction_share >= kIdleInTransactionShare
+                                                ? kIdleInTransactionTimeoutSeconds
+                                                : -1;
+
+    if (n < kMinTicks) r.findings |= kInsufficientData;
+    if (r.peak_connections >= 2 * std::max(1, r.peak_active) + 2) r.findings |= kOverProvisioned;
+    if (in.connects_per_second >= kChurnConnectsPerSecond && in.avg_session_seconds >= 0 &&
+        in.avg_session_seconds < kChurnSessionSeconds)
+        r.findings |= kChurning;
+    if (in.rejected > 0 || in.peak_admission_waiting > 0) r.findings |= kStarved;
+    if (in.has_budget && in.budget.capped() && in.budget.max_connections > 0 &&
+        r.peak_connections >= kNearBudgetShare * in.budget.max_connections)
+        r.findings |= kNearBudget;
+    if (r.idle_in_transaction_share >= kIdleInTransactionShare) r.findings |= kIdleInTransaction;
+    if (in.budget_total > in.capacity) r.findings |= kOvercommitted;
+    return r;
+}
+
+void write_rationale(const Recommendation& r, double target_utilization, char* out,
+                     size_t capacity) noexcept {
+    if (capacity == 0) return;
+    const double target = std::clamp(target_utilization, 0.05, 1.0);
+    const int32_t per_instance = r.pool_size + r.max_overflow;
+    int written = std::snprintf(
+        out, capacity,
+        "max_connections %d: the 99th percentile of concurrently active sessions (%.1f) at %.0f%% "
+        "target utilization, never below the peak of %d used at once nor one per instance. "
+        "reserved_connections %d: what it needed 95%% of the time (%.1f active). "
+        "pool_size %d and max_overflow %d per instance: %d instance(s) share the budget, %d each "
+        "at most, of which the steady %d covers the 95th percentile at the target utilization. "
+        "pool_timeout %d s: a request waits at most that long for a pooled connection. ",
+        r.max_connections, r.p99_active, target * 100, r.peak_active, r.reserved_connections,
+        r.p95_active, r.pool_size, r.max_overflow, r.instances, per_instance, r.pool_size,
+        r.pool_timeout_seconds);
+    if (written < 0 || static_cast<size_t>(written) >= capacity) return;
+    if (r.idle_in_transaction_timeout_seconds >= 0)
+        std::snprintf(out + written, capacity - written,
+                      "idle_in_transaction_timeout %d s: %.0f%% of its connection time was spent "
+                      "idle in a transaction.",
+                      r.idle_in_transaction_timeout_seconds, r.idle_in_transaction_share * 100);
+    else
+        std::snprintf(out + written, capacity - written,
+                      "idle_in_transaction_timeout: none needed (%.0f%% of its connection time "
+                      "idle in a transaction).",
+                      r.idle_in_transaction_share * 100);
+}
+
+}  // namespace pgpool_stats::core
