@@ -16,13 +16,13 @@ CORE_OBJS   = src/core/admission.o src/core/ledger.o src/core/census.o src/core/
               src/core/prometheus.o src/core/snapshot.o src/core/reaper.o src/core/recommender.o
 SHELL_OBJS  = src/pgpool_stats.o src/ledger_shmem.o src/admission_hook.o src/budget_sync.o \
               src/backend_states.o src/snapshot_file.o src/worker.o src/views.o src/sql_boundary.o \
-              src/reaper.o
+              src/reaper.o src/recommendations.o
 OBJS        = $(SHELL_OBJS) $(CORE_OBJS)
 
 # pg_regress suites (tools/test runs them on a temporary instance with the
 # library preloaded; `make installcheck` runs them against a server that
 # already preloads it).
-REGRESS      = budgets privileges
+REGRESS      = budgets privileges recommendations
 REGRESS_OPTS = --inputdir=test/regress --outputdir=test/regress
 
 # No LLVM bitcode: nothing of ours runs inside JIT-compiled expressions, and

@@ -389,12 +389,56 @@ COMMENT ON FUNCTION pgpool_stats.reap(text, interval, boolean) IS
     'Terminate (dry_run: list) the application''s sessions idle in a transaction longer than idle_for';
 
 ------------------------------------------------------------------------------
+-- Recommendations (method: docs/recommendations.md)
+------------------------------------------------------------------------------
+
+CREATE TYPE pgpool_stats.recommendation AS (
+    application_name text,
+    "window" interval,
+    samples int,
+    instances int,
+    mean_active float8,
+    p95_active float8,
+    p99_active float8,
+    peak_active int,
+    peak_connections int,
+    idle_in_transaction_share float8,
+    connects_per_second float8,
+    max_connections int,
+    reserved_connections int,
+    pool_size int,
+    max_overflow int,
+    pool_timeout_seconds int,
+    idle_in_transaction_timeout interval,
+    findings text[],
+    rationale text);
+
+CREATE FUNCTION pgpool_stats.recommend(
+    application_name text DEFAULT NULL,
+    "window" interval DEFAULT '1 hour',
+    instances int DEFAULT NULL,
+    target_utilization float8 DEFAULT 0.7)
+RETURNS SETOF pgpool_stats.recommendation
+AS 'MODULE_PATHNAME', 'pgpool_stats_recommend_1_0'
+LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+
+COMMENT ON FUNCTION pgpool_stats.recommend(text, interval, int, float8) IS
+    'Recommended budget and per-instance pool settings per application, from the history of the window';
+
+CREATE VIEW pgpool_stats.recommendations AS
+    SELECT * FROM pgpool_stats.recommend();
+
+COMMENT ON VIEW pgpool_stats.recommendations IS
+    'pgpool_stats.recommend() for every application, over the last hour';
+
+------------------------------------------------------------------------------
 -- Privileges: reading is for pg_monitor; changing state is the superuser's
 -- to grant.
 ------------------------------------------------------------------------------
 
 REVOKE ALL ON pgpool_stats.budget, pgpool_stats.applications, pgpool_stats.capacity,
-    pgpool_stats.history, pgpool_stats.history_minutes, pgpool_stats.reaped FROM PUBLIC;
+    pgpool_stats.history, pgpool_stats.history_minutes, pgpool_stats.reaped,
+    pgpool_stats.recommendations FROM PUBLIC;
 REVOKE ALL ON FUNCTION
     pgpool_stats.budget_validate(),
     pgpool_stats.budget_check_roles(),
@@ -409,11 +453,14 @@ REVOKE ALL ON FUNCTION
     pgpool_stats.metrics(),
     pgpool_stats.reaped_snapshot(),
     pgpool_stats.reap(text, interval, boolean),
+    pgpool_stats.recommend(text, interval, int, float8),
     pgpool_stats.reset(text)
 FROM PUBLIC;
 
 GRANT SELECT ON pgpool_stats.budget, pgpool_stats.applications, pgpool_stats.capacity,
-    pgpool_stats.history, pgpool_stats.history_minutes, pgpool_stats.reaped TO pg_monitor;
+    pgpool_stats.history, pgpool_stats.history_minutes, pgpool_stats.reaped,
+    pgpool_stats.recommendations TO pg_monitor;
 GRANT EXECUTE ON FUNCTION pgpool_stats.applications_snapshot(), pgpool_stats.capacity_snapshot(),
     pgpool_stats.history_snapshot(), pgpool_stats.history_minutes_snapshot(),
-    pgpool_stats.metrics(), pgpool_stats.reaped_snapshot() TO pg_monitor;
+    pgpool_stats.metrics(), pgpool_stats.reaped_snapshot(),
+    pgpool_stats.recommend(text, interval, int, float8) TO pg_monitor;

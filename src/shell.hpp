@@ -70,6 +70,44 @@ extern SessionSlot* session_slots;  // MaxBackends of them
 extern core::History* history;
 extern core::ReapedLog* reaped_log;  // under the history lock
 
+// The applications as they are now: ledger entries, their entry numbers and
+// the census of their sessions, row by row. States are observed first, then
+// the ledger copied: a session that arrives in between is in connections but
+// not yet in a state column, never the reverse.
+struct LiveApplications {
+    core::ApplicationEntry* entries;
+    int32* numbers;
+    core::Census* census;  // census[k] belongs to entries[k]
+    int32 n;
+    core::CapacityFigures capacity;
+};
+
+// Names of the applications the history rows refer to: entry number ->
+// (incarnation, name) of the entries alive now. A row whose incarnation
+// differs belongs to an application forgotten since, and is not shown.
+struct HistoryNames {
+    core::ApplicationEntry* by_entry;  // indexed by entry number; in_use false if unknown
+    int32 entries;
+
+    const char* name_of(int32 entry, uint32 incarnation) const {
+        if (entry < 0 || entry >= entries) return nullptr;
+        const core::ApplicationEntry& e = by_entry[entry];
+        return e.in_use && e.incarnation == incarnation ? e.name : nullptr;
+    }
+};
+
+struct HistoryCopy {
+    core::HistorySample* samples;
+    int32 n_samples;
+    core::HistoryRollup* rollups;
+    int32 n_rollups;
+};
+
+// views.cpp: copies of what the views show, for the views and recommend().
+LiveApplications live_applications();
+HistoryNames history_names();
+HistoryCopy copy_history();
+
 // ledger_shmem.cpp
 void install_shmem_hooks();
 void ledger_lock_exclusive();

@@ -27,17 +27,9 @@ Datum timestamp_or_null(int64 ts, bool* isnull) {
     return TimestampTzGetDatum(ts);
 }
 
-// The applications as they are now: ledger entries, their entry numbers and
-// the census of their sessions, row by row. States are observed first, then
-// the ledger copied: a session that arrives in between is in connections but
-// not yet in a state column, never the reverse.
-struct LiveApplications {
-    core::ApplicationEntry* entries;
-    int32* numbers;
-    core::Census* census;  // census[k] belongs to entries[k]
-    int32 n;
-    core::CapacityFigures capacity;
-};
+}  // namespace
+
+namespace pgpool_stats {
 
 LiveApplications live_applications() {
     const int32 room = ledger->max_applications() + 1;
@@ -60,7 +52,7 @@ LiveApplications live_applications() {
     return live;
 }
 
-}  // namespace
+}  // namespace pgpool_stats
 
 PGPOOL_STATS_SQL_FUNCTION(pgpool_stats_applications_1_0) {
     constexpr int kColumns = 22;
@@ -175,21 +167,7 @@ PGPOOL_STATS_SQL_FUNCTION(pgpool_stats_capacity_1_0) {
     return (Datum)0;
 }
 
-namespace {
-
-// Names of the applications the history rows refer to: entry number ->
-// (incarnation, name) of the entries alive now. A row whose incarnation
-// differs belongs to an application forgotten since, and is not shown.
-struct HistoryNames {
-    core::ApplicationEntry* by_entry;  // indexed by entry number; in_use false if unknown
-    int32 entries;
-
-    const char* name_of(int32 entry, uint32 incarnation) const {
-        if (entry < 0 || entry >= entries) return nullptr;
-        const core::ApplicationEntry& e = by_entry[entry];
-        return e.in_use && e.incarnation == incarnation ? e.name : nullptr;
-    }
-};
+namespace pgpool_stats {
 
 HistoryNames history_names() {
     HistoryNames names;
@@ -206,13 +184,6 @@ HistoryNames history_names() {
     return names;
 }
 
-struct HistoryCopy {
-    core::HistorySample* samples;
-    int32 n_samples;
-    core::HistoryRollup* rollups;
-    int32 n_rollups;
-};
-
 HistoryCopy copy_history() {
     HistoryCopy c;
     c.samples = static_cast<core::HistorySample*>(
@@ -226,7 +197,7 @@ HistoryCopy copy_history() {
     return c;
 }
 
-}  // namespace
+}  // namespace pgpool_stats
 
 // pgpool_stats.history: fine samples for the recent past, preceded by minute
 // rows for what is older than the oldest fine sample. In a minute row each

@@ -61,17 +61,17 @@ Recommendation recommend(DemandInput& in) noexcept {
                                                 ? kIdleInTransactionTimeoutSeconds
                                                 : -1;
 
-    if (n < kMinTicks) r.findings |= kInsufficientData;
-    if (r.peak_connections >= 2 * std::max(1, r.peak_active) + 2) r.findings |= kOverProvisioned;
+    if (n < kMinTicks) r.findings |= kFindingInsufficientData;
+    if (r.peak_connections >= 2 * std::max(1, r.peak_active) + 2) r.findings |= kFindingOverProvisioned;
     if (in.connects_per_second >= kChurnConnectsPerSecond && in.avg_session_seconds >= 0 &&
         in.avg_session_seconds < kChurnSessionSeconds)
-        r.findings |= kChurning;
-    if (in.rejected > 0 || in.peak_admission_waiting > 0) r.findings |= kStarved;
+        r.findings |= kFindingChurning;
+    if (in.rejected > 0 || in.peak_admission_waiting > 0) r.findings |= kFindingStarved;
     if (in.has_budget && in.budget.capped() && in.budget.max_connections > 0 &&
         r.peak_connections >= kNearBudgetShare * in.budget.max_connections)
-        r.findings |= kNearBudget;
-    if (r.idle_in_transaction_share >= kIdleInTransactionShare) r.findings |= kIdleInTransaction;
-    if (in.budget_total > in.capacity) r.findings |= kOvercommitted;
+        r.findings |= kFindingNearBudget;
+    if (r.idle_in_transaction_share >= kIdleInTransactionShare) r.findings |= kFindingIdleInTransaction;
+    if (in.budget_total > in.capacity) r.findings |= kFindingOvercommitted;
     return r;
 }
 

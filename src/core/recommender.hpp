@@ -14,13 +14,13 @@ namespace pgpool_stats::core {
 
 // Fixed finding codes, in the order they are reported.
 enum Finding : uint32_t {
-    kInsufficientData = 1u << 0,
-    kOverProvisioned = 1u << 1,
-    kChurning = 1u << 2,
-    kStarved = 1u << 3,
-    kNearBudget = 1u << 4,
-    kIdleInTransaction = 1u << 5,
-    kOvercommitted = 1u << 6,
+    kFindingInsufficientData = 1u << 0,
+    kFindingOverProvisioned = 1u << 1,
+    kFindingChurning = 1u << 2,
+    kFindingStarved = 1u << 3,
+    kFindingNearBudget = 1u << 4,
+    kFindingIdleInTransaction = 1u << 5,
+    kFindingOvercommitted = 1u << 6,
 };
 inline constexpr int kFindings = 7;
 const char* finding_name(int bit) noexcept;  // "insufficient_data", ... for bit 0..6

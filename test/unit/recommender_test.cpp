@@ -66,7 +66,7 @@ TEST(Recommender, SteadyLoadGetsItsNeedAtTheTargetUtilization) {
 TEST(Recommender, NoDataIsInsufficientAndStillSane) {
     Case c({});
     Recommendation r = c.run();
-    EXPECT_EQ(r.findings & kInsufficientData, kInsufficientData);
+    EXPECT_EQ(r.findings & kFindingInsufficientData, kFindingInsufficientData);
     EXPECT_EQ(r.max_connections, 1);
     EXPECT_EQ(r.pool_size, 1);
     EXPECT_EQ(r.max_overflow, 0);
@@ -76,7 +76,7 @@ TEST(Recommender, NoDataIsInsufficientAndStillSane) {
 TEST(Recommender, OneSampleIsInsufficient) {
     Case c({3});
     Recommendation r = c.run();
-    EXPECT_TRUE(r.findings & kInsufficientData);
+    EXPECT_TRUE(r.findings & kFindingInsufficientData);
     EXPECT_EQ(r.max_connections, 5);  // ceil(3 / 0.7)
 }
 
@@ -85,7 +85,7 @@ TEST(Recommender, AnIdleApplicationHoldingAPoolIsOverProvisioned) {
     c.in.peak_connections = 12;
     c.in.connection_ticks = 12 * 120;
     Recommendation r = c.run();
-    EXPECT_TRUE(r.findings & kOverProvisioned);
+    EXPECT_TRUE(r.findings & kFindingOverProvisioned);
     EXPECT_EQ(r.max_connections, 1);
     EXPECT_EQ(r.pool_size, 1);
 }
@@ -100,7 +100,7 @@ TEST(Recommender, ASpikyApplicationIsSizedForItsPeakNotItsMean) {
     EXPECT_DOUBLE_EQ(r.p99_active, 20);
     EXPECT_EQ(r.max_connections, 29);  // ceil(20 / 0.7)
     EXPECT_EQ(r.reserved_connections, 1);
-    EXPECT_FALSE(r.findings & kOverProvisioned);
+    EXPECT_FALSE(r.findings & kFindingOverProvisioned);
 }
 
 TEST(Recommender, MoreInstancesThanConnectionsGetOneEach) {
@@ -130,12 +130,12 @@ TEST(Recommender, FindingsFollowTheirRules) {
     c.in.idle_in_transaction_ticks = c.in.connection_ticks / 4;
     c.in.budget_total = 120;  // capacity 97
     Recommendation r = c.run();
-    EXPECT_TRUE(r.findings & kChurning);
-    EXPECT_TRUE(r.findings & kStarved);
-    EXPECT_TRUE(r.findings & kNearBudget);
-    EXPECT_TRUE(r.findings & kIdleInTransaction);
-    EXPECT_TRUE(r.findings & kOvercommitted);
-    EXPECT_FALSE(r.findings & kInsufficientData);
+    EXPECT_TRUE(r.findings & kFindingChurning);
+    EXPECT_TRUE(r.findings & kFindingStarved);
+    EXPECT_TRUE(r.findings & kFindingNearBudget);
+    EXPECT_TRUE(r.findings & kFindingIdleInTransaction);
+    EXPECT_TRUE(r.findings & kFindingOvercommitted);
+    EXPECT_FALSE(r.findings & kFindingInsufficientData);
     EXPECT_EQ(r.idle_in_transaction_timeout_seconds, kIdleInTransactionTimeoutSeconds);
     EXPECT_STREQ(finding_name(2), "churning");
     EXPECT_STREQ(finding_name(6), "overcommitted");
@@ -144,7 +144,7 @@ TEST(Recommender, FindingsFollowTheirRules) {
 TEST(Recommender, WaitingLoginsAloneMeanStarved) {
     Case c(repeat(1, 100));
     c.in.peak_admission_waiting = 2;
-    EXPECT_TRUE(c.run().findings & kStarved);
+    EXPECT_TRUE(c.run().findings & kFindingStarved);
 }
 
 TEST(Recommender, RationaleExplainsEveryNumber) {

@@ -1,0 +1,38 @@
+-- recommend() and the recommendations view: the surface and its errors.
+-- (What the numbers mean is tested in test/unit/recommender_test.cpp.)
+\set VERBOSITY default
+\set SHOW_CONTEXT never
+
+-- DESIGN.md's columns, in order.
+SELECT string_agg(attname, ', ' ORDER BY attnum) FROM pg_attribute
+WHERE attrelid = 'pgpool_stats.recommendations'::regclass AND attnum > 0;
+
+-- A fresh application has too little history, and still gets sane numbers.
+SELECT application_name FROM pgpool_stats.set_budget('fresh', 10);
+SELECT application_name, max_connections, reserved_connections, pool_size, max_overflow,
+       pool_timeout_seconds, idle_in_transaction_timeout, findings
+FROM pgpool_stats.recommend('fresh', instances => 2);
+SELECT rationale LIKE 'max_connections 2: %' AS explains FROM pgpool_stats.recommend('fresh', instances => 2);
+
+-- Budgets that add up to more than the server has.
+SELECT application_name FROM pgpool_stats.set_budget('greedy', 1000);
+SELECT findings FROM pgpool_stats.recommend('fresh');
+SELECT pgpool_stats.drop_budget('greedy'), pgpool_stats.drop_budget('fresh');
+
+-- Every application at once, through the view.
+SELECT count(*) > 0 AS has_rows FROM pgpool_stats.recommendations;
+
+-- Bad arguments.
+SELECT * FROM pgpool_stats.recommend('x', '0');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT * FROM pgpool_stats.recommend('x', '-1 hour');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT * FROM pgpool_stats.recommend('x', '1 hour', 0);
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT * FROM pgpool_stats.recommend('x', '1 hour', NULL, 1.5);
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT * FROM pgpool_stats.recommend('x', '1 hour', NULL, 0);
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT * FROM pgpool_stats.recommend('x', NULL);
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT count(*) FROM pgpool_stats.recommend('no_such_application');

@@ -1,0 +1,192 @@
+// pgpool_stats.recommend(): the core recommender (core/recommender.cpp) fed
+// from the history and the ledger. The method is in docs/recommendations.md.
+//
+// The window's ticks: from the later of (now - window) and the oldest
+// history row, one tick per sample_interval. Fine samples give their value;
+// older minutes only have roll-ups, each standing for its ticks as its mean
+// (all but one tick) and its maximum (one tick), so the peak is kept; ticks
+// without a row are zeros.
+
+#include <cmath>
+
+#include "core/recommender.hpp"
+#include "shell.hpp"
+#include "sql_boundary.hpp"
+
+extern "C" {
+#include "catalog/pg_type.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/timestamp.h"
+}
+
+using namespace pgpool_stats;
+
+namespace {
+
+constexpr int kColumns = 19;
+constexpr int32 kMaxTicks =
+    50 * 1000 * 1000;  // 200 MB of ticks at most: a window that large is refused
+
+int64 interval_micros(const Interval* iv) {
+    return iv->time + (static_cast<int64>(iv->month) * DAYS_PER_MONTH + iv->day) * USECS_PER_DAY;
+}
+
+Datum interval_datum(int64 micros) {
+    Interval* iv = static_cast<Interval*>(palloc0(sizeof(Interval)));
+    iv->time = micros;
+    return IntervalPGetDatum(iv);
+}
+
+// Fills `in` for the application at live row k. Returns the window's ticks.
+int32 gather(const LiveApplications& live, int32 k, const HistoryCopy& h, const HistoryNames& names,
+             TimestampTz from, core::DemandInput* in) {
+    const int64 tick = static_cast<int64>(guc_sample_interval_ms) * 1000;
+    const TimestampTz now = GetCurrentTimestamp();
+    int64 ticks = (now - from) / tick;
+    if (ticks > kMaxTicks) ticks = kMaxTicks;
+    int32* active = static_cast<int32*>(palloc0(sizeof(int32) * (ticks + 1)));
+    const char* me = live.entries[k].name;
+    const TimestampTz fine_from = h.n_samples > 0 ? h.samples[0].sample_time : now;
+    int64 filled = 0;
+
+    for (int32 r = 0; r < h.n_rollups && filled < ticks; ++r) {
+        const core::HistoryRollup& m = h.rollups[r];
+        if (m.minute < from || m.minute + USECS_PER_MINUTE > fine_from) continue;
+        const char* name = names.name_of(m.entry, m.incarnation);
+        if (name == nullptr || strcmp(name, me) != 0) continue;
+        const int32 mean = static_cast<int32>(std::lround(m.mean(core::kActive)));
+        for (int32 t = 0; t < m.samples && filled < ticks; ++t)
+            active[filled++] = t == 0 ? m.max[core::kActive] : mean;
+        in->connection_ticks += m.sum[core::kConnections];
+        in->idle_in_transaction_ticks += m.sum[core::kIdleInTransaction];
+        in->rejected += m.rejected;
+        in->peak_admission_waiting =
+            std::max(in->peak_admission_waiting, m.max[core::kAdmissionWaiting]);
+        in->peak_active = std::max(in->peak_active, m.max[core::kActive]);
+    }
+    for (int32 s = 0; s < h.n_samples && filled < ticks; ++s) {
+        const core::HistorySample& x = h.samples[s];
+        if (x.sample_time < from) continue;
+        const char* name = names.name_of(x.entry, x.incarnation);
+        if (name == nullptr || strcmp(name, me) != 0) continue;
+        active[filled++] = x.gauge[core::kActive];
+        in->connection_ticks += x.gauge[core::kConnections];
+        in->idle_in_transaction_ticks += x.gauge[core::kIdleInTransaction];
+        in->rejected += x.rejected;
+        in->peak_admission_waiting =
+            std::max(in->peak_admission_waiting, x.gauge[core::kAdmissionWaiting]);
+        in->peak_active = std::max(in->peak_active, x.gauge[core::kActive]);
+    }
+    in->active = active;  // the rest of the ticks are the zeros palloc0 left
+    in->ticks = static_cast<int32>(ticks);
+    return in->ticks;
+}
+
+}  // namespace
+
+PGPOOL_STATS_SQL_FUNCTION(pgpool_stats_recommend_1_0) {
+    const bool one = !PG_ARGISNULL(0);
+    const char* only = one ? text_to_cstring(PG_GETARG_TEXT_PP(0)) : nullptr;
+    if (PG_ARGISNULL(1) || PG_ARGISNULL(3))
+        ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+                        errmsg("window and target_utilization must not be NULL")));
+    Interval* window = PG_GETARG_INTERVAL_P(1);
+    const int64 window_us = interval_micros(window);
+    if (window_us <= 0)
+        ereport(ERROR,
+                (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("window must be positive"),
+                 errhint("Use the span of history to base the recommendation on, e.g. '1 hour'.")));
+    const bool given_instances = !PG_ARGISNULL(2);
+    const int32 instances = given_instances ? PG_GETARG_INT32(2) : 0;
+    if (given_instances && instances < 1)
+        ereport(ERROR,
+                (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("instances must be at least 1"),
+                 errhint("Leave it NULL to use the number of client addresses observed.")));
+    const double target = PG_GETARG_FLOAT8(3);
+    if (!(target > 0 && target <= 1))
+        ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                        errmsg("target_utilization must be in (0, 1]"),
+                        errdetail("target_utilization is %g.", target),
+                        errhint("0.7 leaves 30%% headroom at the 99th percentile of demand.")));
+
+    ReturnSetInfo* rsinfo = begin_rows(fcinfo, kColumns);
+    HistoryCopy h = copy_history();
+    HistoryNames names = history_names();
+    LiveApplications live = live_applications();
+    const TimestampTz now = GetCurrentTimestamp();
+    history_lock_shared();
+    TimestampTz oldest = history->oldest(now);
+    history_unlock();
+    const TimestampTz from = std::max(oldest, now - window_us);
+
+    bool found = false;
+    for (int32 k = 0; k < live.n; ++k) {
+        const core::ApplicationEntry& e = live.entries[k];
+        if (strcmp(e.name, core::kOtherName) == 0 && live.numbers[k] == core::kOtherEntry) continue;
+        if (one && strcmp(e.name, only) != 0) continue;
+        found = true;
+
+        core::DemandInput in{};
+        gather(live, k, h, names, from, &in);
+        in.peak_connections = e.peak_connections;
+        in.peak_active = std::max(in.peak_active, e.peak_active);
+        in.connects_per_second = e.connects_per_second;
+        in.avg_session_seconds =
+            e.sessions_ended ? static_cast<double>(e.session_micros_total) / e.sessions_ended / 1e6
+                             : -1;
+        in.instances = given_instances ? instances : std::max(1, live.census[k].instances);
+        in.target_utilization = target;
+        in.has_budget = e.has_budget;
+        in.budget = e.has_budget ? e.budget : core::unlimited_budget();
+        in.capacity = live.capacity.capacity;
+        in.others_reserved =
+            live.capacity.reserved_total - (e.has_budget ? e.budget.reserved_connections : 0);
+        in.budget_total = live.capacity.budget_total;
+        core::Recommendation r = core::recommend(in);
+
+        Datum findings[core::kFindings];
+        int n_findings = 0;
+        for (int bit = 0; bit < core::kFindings; ++bit)
+            if (r.findings & (1u << bit))
+                findings[n_findings++] = CStringGetTextDatum(core::finding_name(bit));
+        char rationale[2048];
+        core::write_rationale(r, target, rationale, sizeof rationale);
+
+        Datum values[kColumns];
+        bool nulls[kColumns];
+        memset(nulls, 0, sizeof nulls);
+        int c = 0;
+        values[c++] = CStringGetTextDatum(e.name);
+        values[c++] = interval_datum(now - from);
+        values[c++] = Int32GetDatum(in.ticks);
+        values[c++] = Int32GetDatum(r.instances);
+        values[c++] = Float8GetDatum(r.mean_active);
+        values[c++] = Float8GetDatum(r.p95_active);
+        values[c++] = Float8GetDatum(r.p99_active);
+        values[c++] = Int32GetDatum(r.peak_active);
+        values[c++] = Int32GetDatum(r.peak_connections);
+        values[c++] = Float8GetDatum(r.idle_in_transaction_share);
+        values[c++] = Float8GetDatum(r.connects_per_second);
+        values[c++] = Int32GetDatum(r.max_connections);
+        values[c++] = Int32GetDatum(r.reserved_connections);
+        values[c++] = Int32GetDatum(r.pool_size);
+        values[c++] = Int32GetDatum(r.max_overflow);
+        values[c++] = Int32GetDatum(r.pool_timeout_seconds);
+        nulls[c] = r.idle_in_transaction_timeout_seconds < 0;
+        values[c++] = interval_datum(static_cast<int64>(r.idle_in_transaction_timeout_seconds) *
+                                     USECS_PER_SEC);
+        values[c++] = PointerGetDatum(
+            construct_array(findings, n_findings, TEXTOID, -1, false, TYPALIGN_INT));
+        values[c++] = CStringGetTextDatum(rationale);
+        Assert(c == kColumns);
+        tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+    }
+    if (one && !found)
+        ereport(
+            NOTICE,
+            (errmsg("pgpool_stats: no application \"%s\" is tracked; nothing to recommend", only)));
+    return (Datum)0;
+}
