@@ -62,7 +62,8 @@ Recommendation recommend(DemandInput& in) noexcept {
                                                 : -1;
 
     if (n < kMinTicks) r.findings |= kFindingInsufficientData;
-    if (r.peak_connections >= 2 * std::max(1, r.peak_active) + 2) r.findings |= kFindingOverProvisioned;
+    if (r.peak_connections >= 2 * std::max(1, r.peak_active) + 2)
+        r.findings |= kFindingOverProvisioned;
     if (in.connects_per_second >= kChurnConnectsPerSecond && in.avg_session_seconds >= 0 &&
         in.avg_session_seconds < kChurnSessionSeconds)
         r.findings |= kFindingChurning;
@@ -70,7 +71,8 @@ Recommendation recommend(DemandInput& in) noexcept {
     if (in.has_budget && in.budget.capped() && in.budget.max_connections > 0 &&
         r.peak_connections >= kNearBudgetShare * in.budget.max_connections)
         r.findings |= kFindingNearBudget;
-    if (r.idle_in_transaction_share >= kIdleInTransactionShare) r.findings |= kFindingIdleInTransaction;
+    if (r.idle_in_transaction_share >= kIdleInTransactionShare)
+        r.findings |= kFindingIdleInTransaction;
     if (in.budget_total > in.capacity) r.findings |= kFindingOvercommitted;
     return r;
 }
