@@ -48,7 +48,7 @@ int32 gather(const LiveApplications& live, int32 k, const HistoryCopy& h, const 
     int64 ticks = (now - from) / tick;
     if (ticks > kMaxTicks) ticks = kMaxTicks;
     int32* active = static_cast<int32*>(palloc0(sizeof(int32) * (ticks + 1)));
-    const char* me = live.entries[k].name;
+    const char* me = live.ledger.entries[k].name;
     const TimestampTz fine_from = h.n_samples > 0 ? h.samples[0].sample_time : now;
     int64 filled = 0;
 
@@ -114,8 +114,8 @@ PGPOOL_STATS_SQL_FUNCTION(pgpool_stats_recommend_1_0) {
 
     ReturnSetInfo* rsinfo = begin_rows(fcinfo, kColumns);
     HistoryCopy h = copy_history();
-    HistoryNames names = history_names();
     LiveApplications live = live_applications();
+    HistoryNames names = history_names(live.ledger);
     const TimestampTz now = GetCurrentTimestamp();
     history_lock_shared();
     TimestampTz oldest = history->oldest(now);
@@ -123,9 +123,10 @@ PGPOOL_STATS_SQL_FUNCTION(pgpool_stats_recommend_1_0) {
     const TimestampTz from = std::max(oldest, now - window_us);
 
     bool found = false;
-    for (int32 k = 0; k < live.n; ++k) {
-        const core::ApplicationEntry& e = live.entries[k];
-        if (strcmp(e.name, core::kOtherName) == 0 && live.numbers[k] == core::kOtherEntry) continue;
+    for (int32 k = 0; k < live.ledger.n; ++k) {
+        const core::ApplicationEntry& e = live.ledger.entries[k];
+        if (strcmp(e.name, core::kOtherName) == 0 && live.ledger.numbers[k] == core::kOtherEntry)
+            continue;
         if (one && strcmp(e.name, only) != 0) continue;
         found = true;
 
@@ -141,10 +142,10 @@ PGPOOL_STATS_SQL_FUNCTION(pgpool_stats_recommend_1_0) {
         in.target_utilization = target;
         in.has_budget = e.has_budget;
         in.budget = e.has_budget ? e.budget : core::unlimited_budget();
-        in.capacity = live.capacity.capacity;
-        in.others_reserved =
-            live.capacity.reserved_total - (e.has_budget ? e.budget.reserved_connections : 0);
-        in.budget_total = live.capacity.budget_total;
+        in.capacity = live.ledger.capacity.capacity;
+        in.others_reserved = live.ledger.capacity.reserved_total -
+                             (e.has_budget ? e.budget.reserved_connections : 0);
+        in.budget_total = live.ledger.capacity.budget_total;
         core::Recommendation r = core::recommend(in);
 
         Datum findings[core::kFindings];

@@ -70,29 +70,35 @@ extern SessionSlot* session_slots;  // MaxBackends of them
 extern core::History* history;
 extern core::ReapedLog* reaped_log;  // under the history lock
 
+// A copy of the ledger's entries in use, taken under the ledger lock.
+struct LedgerCopy {
+    core::ApplicationEntry* entries;  // the entries in use
+    int32* numbers;                   // numbers[k]: entry number of entries[k]
+    int32 n;
+    core::CapacityFigures capacity;
+};
+
 // The applications as they are now: ledger entries, their entry numbers and
 // the census of their sessions, row by row. States are observed first, then
 // the ledger copied: a session that arrives in between is in connections but
 // not yet in a state column, never the reverse.
 struct LiveApplications {
-    core::ApplicationEntry* entries;
-    int32* numbers;
-    core::Census* census;  // census[k] belongs to entries[k]
-    int32 n;
-    core::CapacityFigures capacity;
+    LedgerCopy ledger;
+    core::Census* census;  // census[k] belongs to ledger.entries[k]
 };
 
 // Names of the applications the history rows refer to: entry number ->
 // (incarnation, name) of the entries alive now. A row whose incarnation
 // differs belongs to an application forgotten since, and is not shown.
 struct HistoryNames {
-    core::ApplicationEntry* by_entry;  // indexed by entry number; in_use false if unknown
+    const LedgerCopy* ledger;
+    int32* row_of_entry;  // indexed by entry number: row in ledger->entries, or -1
     int32 entries;
 
     const char* name_of(int32 entry, uint32 incarnation) const {
-        if (entry < 0 || entry >= entries) return nullptr;
-        const core::ApplicationEntry& e = by_entry[entry];
-        return e.in_use && e.incarnation == incarnation ? e.name : nullptr;
+        if (entry < 0 || entry >= entries || row_of_entry[entry] < 0) return nullptr;
+        const core::ApplicationEntry& e = ledger->entries[row_of_entry[entry]];
+        return e.incarnation == incarnation ? e.name : nullptr;
     }
 };
 
@@ -104,8 +110,9 @@ struct HistoryCopy {
 };
 
 // views.cpp: copies of what the views show, for the views and recommend().
+LedgerCopy copy_ledger();
 LiveApplications live_applications();
-HistoryNames history_names();
+HistoryNames history_names(const LedgerCopy& ledger);
 HistoryCopy copy_history();
 
 // ledger_shmem.cpp

@@ -31,6 +31,19 @@ Datum timestamp_or_null(int64 ts, bool* isnull) {
 
 namespace pgpool_stats {
 
+LedgerCopy copy_ledger() {
+    const int32 room = ledger->max_applications() + 1;
+    LedgerCopy copy;
+    copy.entries =
+        static_cast<core::ApplicationEntry*>(palloc(sizeof(core::ApplicationEntry) * room));
+    copy.numbers = static_cast<int32*>(palloc(sizeof(int32) * room));
+    ledger_lock_shared();
+    copy.n = ledger->copy_entries(copy.entries, copy.numbers, room);
+    copy.capacity = ledger->capacity_figures();
+    ledger_unlock();
+    return copy;
+}
+
 LiveApplications live_applications() {
     const int32 room = ledger->max_applications() + 1;
     core::SessionObservation* observations = static_cast<core::SessionObservation*>(
@@ -40,15 +53,9 @@ LiveApplications live_applications() {
     core::take_census(observations, observed, by_entry, room);
 
     LiveApplications live;
-    live.entries =
-        static_cast<core::ApplicationEntry*>(palloc(sizeof(core::ApplicationEntry) * room));
-    live.numbers = static_cast<int32*>(palloc(sizeof(int32) * room));
-    ledger_lock_shared();
-    live.n = ledger->copy_entries(live.entries, live.numbers, room);
-    live.capacity = ledger->capacity_figures();
-    ledger_unlock();
+    live.ledger = copy_ledger();
     live.census = static_cast<core::Census*>(palloc(sizeof(core::Census) * room));
-    for (int32 k = 0; k < live.n; ++k) live.census[k] = by_entry[live.numbers[k]];
+    for (int32 k = 0; k < live.ledger.n; ++k) live.census[k] = by_entry[live.ledger.numbers[k]];
     return live;
 }
 
@@ -59,8 +66,8 @@ PGPOOL_STATS_SQL_FUNCTION(pgpool_stats_applications_1_0) {
     ReturnSetInfo* rsinfo = begin_rows(fcinfo, kColumns);
 
     LiveApplications live = live_applications();
-    for (int32 k = 0; k < live.n; ++k) {
-        const core::ApplicationEntry& e = live.entries[k];
+    for (int32 k = 0; k < live.ledger.n; ++k) {
+        const core::ApplicationEntry& e = live.ledger.entries[k];
         const core::Census& now = live.census[k];
         Datum values[kColumns];
         bool nulls[kColumns];
@@ -169,18 +176,13 @@ PGPOOL_STATS_SQL_FUNCTION(pgpool_stats_capacity_1_0) {
 
 namespace pgpool_stats {
 
-HistoryNames history_names() {
+HistoryNames history_names(const LedgerCopy& copy) {
     HistoryNames names;
+    names.ledger = &copy;
     names.entries = ledger->max_applications() + 1;
-    core::ApplicationEntry* copied = static_cast<core::ApplicationEntry*>(
-        palloc(sizeof(core::ApplicationEntry) * names.entries));
-    int32* numbers = static_cast<int32*>(palloc(sizeof(int32) * names.entries));
-    names.by_entry = static_cast<core::ApplicationEntry*>(
-        palloc0(sizeof(core::ApplicationEntry) * names.entries));
-    ledger_lock_shared();
-    int32 n = ledger->copy_entries(copied, numbers, names.entries);
-    ledger_unlock();
-    for (int32 k = 0; k < n; ++k) names.by_entry[numbers[k]] = copied[k];
+    names.row_of_entry = static_cast<int32*>(palloc(sizeof(int32) * names.entries));
+    for (int32 e = 0; e < names.entries; ++e) names.row_of_entry[e] = -1;
+    for (int32 k = 0; k < copy.n; ++k) names.row_of_entry[copy.numbers[k]] = k;
     return names;
 }
 
@@ -208,7 +210,8 @@ PGPOOL_STATS_SQL_FUNCTION(pgpool_stats_history_1_0) {
     ReturnSetInfo* rsinfo = begin_rows(fcinfo, kColumns);
 
     HistoryCopy h = copy_history();
-    HistoryNames names = history_names();
+    LedgerCopy copy = copy_ledger();
+    HistoryNames names = history_names(copy);
     const int64 fine_from = h.n_samples > 0 ? h.samples[0].sample_time : PG_INT64_MAX;
 
     Datum values[kColumns];
@@ -245,7 +248,8 @@ PGPOOL_STATS_SQL_FUNCTION(pgpool_stats_history_minutes_1_0) {
     ReturnSetInfo* rsinfo = begin_rows(fcinfo, kColumns);
 
     HistoryCopy h = copy_history();
-    HistoryNames names = history_names();
+    LedgerCopy copy = copy_ledger();
+    HistoryNames names = history_names(copy);
     Datum values[kColumns];
     bool nulls[kColumns];
     memset(nulls, 0, sizeof nulls);
@@ -274,10 +278,10 @@ PGPOOL_STATS_SQL_FUNCTION(pgpool_stats_metrics_1_0) {
     require_shared_memory();
     LiveApplications live = live_applications();
     core::MetricsInput in{};
-    in.entries = live.entries;
+    in.entries = live.ledger.entries;
     in.census = live.census;
-    in.n = live.n;
-    in.capacity = live.capacity;
+    in.n = live.ledger.n;
+    in.capacity = live.ledger.capacity;
     in.max_connections = MaxConnections;
     in.superuser_reserved_connections = ReservedBackends;
 

@@ -175,7 +175,6 @@ public:
     int32_t room_for_budgets() const noexcept;
     int32_t counted_total() const noexcept { return counted_total_; }
     int32_t capacity() const noexcept { return capacity_; }
-    void set_capacity(int32_t capacity) noexcept { capacity_ = capacity; }
     int64_t budget_generation() const noexcept { return budget_generation_; }
     bool valid() const noexcept;
 
