@@ -13,7 +13,8 @@ DATA        = sql/pgpool_stats--1.0.sql
 PGFILEDESC  = "pgpool_stats - connection budgets per application"
 
 CORE_OBJS   = src/core/admission.o src/core/ledger.o src/core/census.o src/core/history.o \
-              src/core/prometheus.o src/core/snapshot.o src/core/reaper.o src/core/recommender.o
+              src/core/prometheus.o src/core/snapshot.o src/core/reaper.o src/core/recommender.o \
+              src/core/pool_config.o
 SHELL_OBJS  = src/pgpool_stats.o src/ledger_shmem.o src/admission_hook.o src/budget_sync.o \
               src/backend_states.o src/snapshot_file.o src/worker.o src/views.o src/sql_boundary.o \
               src/reaper.o src/recommendations.o
@@ -23,7 +24,6 @@ OBJS        = $(SHELL_OBJS) $(CORE_OBJS)
 # library preloaded; `make installcheck` runs them against a server that
 # already preloads it).
 REGRESS      = budgets privileges recommendations
-REGRESS_OPTS = --inputdir=test/regress --outputdir=test/regress
 
 # No LLVM bitcode: nothing of ours runs inside JIT-compiled expressions, and
 # PGXS would compile our C++ with clang and its own flags, not ours.

@@ -431,6 +431,18 @@ CREATE VIEW pgpool_stats.recommendations AS
 COMMENT ON VIEW pgpool_stats.recommendations IS
     'pgpool_stats.recommend() for every application, over the last hour';
 
+-- Not STRICT: a NULL application or client is an error, not a silent NULL.
+CREATE FUNCTION pgpool_stats.pool_config(
+    application_name text,
+    client text DEFAULT 'json',
+    instances int DEFAULT NULL)
+RETURNS text
+AS 'MODULE_PATHNAME', 'pgpool_stats_pool_config_1_0'
+LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+
+COMMENT ON FUNCTION pgpool_stats.pool_config(text, text, int) IS
+    'recommend() of one application as ready-to-paste settings for json, sqlalchemy, hikaricp, asyncpg, psycopg_pool or pgbouncer';
+
 ------------------------------------------------------------------------------
 -- Privileges: reading is for pg_monitor; changing state is the superuser's
 -- to grant.
@@ -454,6 +466,7 @@ REVOKE ALL ON FUNCTION
     pgpool_stats.reaped_snapshot(),
     pgpool_stats.reap(text, interval, boolean),
     pgpool_stats.recommend(text, interval, int, float8),
+    pgpool_stats.pool_config(text, text, int),
     pgpool_stats.reset(text)
 FROM PUBLIC;
 
@@ -463,4 +476,5 @@ GRANT SELECT ON pgpool_stats.budget, pgpool_stats.applications, pgpool_stats.cap
 GRANT EXECUTE ON FUNCTION pgpool_stats.applications_snapshot(), pgpool_stats.capacity_snapshot(),
     pgpool_stats.history_snapshot(), pgpool_stats.history_minutes_snapshot(),
     pgpool_stats.metrics(), pgpool_stats.reaped_snapshot(),
-    pgpool_stats.recommend(text, interval, int, float8) TO pg_monitor;
+    pgpool_stats.recommend(text, interval, int, float8),
+    pgpool_stats.pool_config(text, text, int) TO pg_monitor;

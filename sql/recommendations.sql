@@ -14,6 +14,22 @@ SELECT application_name, max_connections, reserved_connections, pool_size, max_o
 FROM pgpool_stats.recommend('fresh', instances => 2);
 SELECT rationale LIKE 'max_connections 2: %' AS explains FROM pgpool_stats.recommend('fresh', instances => 2);
 
+-- pool_config(): the same recommendation, written for each client (shown raw).
+\pset format unaligned
+\pset tuples_only on
+SELECT pgpool_stats.pool_config('fresh', instances => 2);
+SELECT pgpool_stats.pool_config('fresh', 'sqlalchemy', 2);
+SELECT pgpool_stats.pool_config('fresh', 'hikaricp', 2);
+SELECT pgpool_stats.pool_config('fresh', 'asyncpg', 2);
+SELECT pgpool_stats.pool_config('fresh', 'psycopg_pool', 2);
+SELECT pgpool_stats.pool_config('fresh', 'pgbouncer', 2);
+\pset format aligned
+\pset tuples_only off
+-- The numbers are recommend()'s.
+SELECT (pgpool_stats.pool_config('fresh', 'json', 2)::json ->> 'max_connections')::int =
+       max_connections AS same_budget
+FROM pgpool_stats.recommend('fresh', instances => 2);
+
 -- Budgets that add up to more than the server has.
 SELECT application_name FROM pgpool_stats.set_budget('greedy', 1000);
 SELECT findings FROM pgpool_stats.recommend('fresh');
@@ -36,3 +52,17 @@ SELECT * FROM pgpool_stats.recommend('x', '1 hour', NULL, 0);
 SELECT * FROM pgpool_stats.recommend('x', NULL);
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 SELECT count(*) FROM pgpool_stats.recommend('no_such_application');
+
+-- pool_config(): bad arguments.
+SELECT pgpool_stats.pool_config('fresh', 'SQLAlchemy');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT pgpool_stats.pool_config('fresh', 'hikari');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT pgpool_stats.pool_config('no_such_application');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT pgpool_stats.pool_config(NULL);
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT pgpool_stats.pool_config('fresh', NULL);
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT pgpool_stats.pool_config('fresh', 'json', 0);
+\echo SQLSTATE :LAST_ERROR_SQLSTATE

@@ -1,5 +1,6 @@
-// pgpool_stats.recommend(): the core recommender (core/recommender.cpp) fed
-// from the history and the ledger. The method is in docs/recommendations.md.
+// pgpool_stats.recommend() and pool_config(): the core recommender
+// (core/recommender.cpp) fed from the history and the ledger. The method is in
+// docs/recommendations.md.
 //
 // The window's ticks: from the later of (now - window) and the oldest
 // history row, one tick per sample_interval. Fine samples give their value;
@@ -9,12 +10,14 @@
 
 #include <cmath>
 
+#include "core/pool_config.hpp"
 #include "core/recommender.hpp"
 #include "shell.hpp"
 #include "sql_boundary.hpp"
 
 extern "C" {
 #include "catalog/pg_type.h"
+#include "commands/dbcommands.h"
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "utils/array.h"
@@ -27,6 +30,9 @@ using namespace pgpool_stats;
 namespace {
 
 constexpr int kColumns = 19;
+// pool_config() uses recommend()'s defaults (sql/pgpool_stats--1.0.sql).
+constexpr int64 kDefaultWindowMicros = USECS_PER_HOUR;
+constexpr double kDefaultTarget = 0.7;
 constexpr int32 kMaxTicks =
     50 * 1000 * 1000;  // 200 MB of ticks at most: a window that large is refused
 
@@ -85,6 +91,70 @@ int32 gather(const LiveApplications& live, int32 k, const HistoryCopy& h, const 
     return in->ticks;
 }
 
+// What every recommendation of one call is computed from: copies taken once.
+struct Observed {
+    HistoryCopy history;
+    LiveApplications live;
+    HistoryNames names;
+    TimestampTz now;
+    TimestampTz from;  // the window's start, never before the oldest history row
+};
+
+Observed observe(int64 window_us) {
+    Observed o;
+    o.history = copy_history();
+    o.live = live_applications();
+    o.names = history_names(o.live.ledger);
+    o.now = GetCurrentTimestamp();
+    history_lock_shared();
+    const TimestampTz oldest = history->oldest(o.now);
+    history_unlock();
+    o.from = std::max(oldest, o.now - window_us);
+    return o;
+}
+
+bool is_other_row(const Observed& o, int32 k) {
+    return strcmp(o.live.ledger.entries[k].name, core::kOtherName) == 0 &&
+           o.live.ledger.numbers[k] == core::kOtherEntry;
+}
+
+// The recommendation for the application at live row k; instances 0 means
+// "as observed". Sets *ticks to the window's ticks.
+core::Recommendation recommend_row(const Observed& o, int32 k, int32 instances, double target,
+                                   int32* ticks) {
+    const core::ApplicationEntry& e = o.live.ledger.entries[k];
+    core::DemandInput in{};
+    gather(o.live, k, o.history, o.names, o.from, &in);
+    in.peak_connections = e.peak_connections;
+    in.peak_active = std::max(in.peak_active, e.peak_active);
+    in.connects_per_second = e.connects_per_second;
+    in.avg_session_seconds =
+        e.sessions_ended ? static_cast<double>(e.session_micros_total) / e.sessions_ended / 1e6
+                         : -1;
+    in.instances = instances > 0 ? instances : std::max(1, o.live.census[k].instances);
+    in.target_utilization = target;
+    in.has_budget = e.has_budget;
+    in.budget = e.has_budget ? e.budget : core::unlimited_budget();
+    in.capacity = o.live.ledger.capacity.capacity;
+    in.others_reserved =
+        o.live.ledger.capacity.reserved_total - (e.has_budget ? e.budget.reserved_connections : 0);
+    in.budget_total = o.live.ledger.capacity.budget_total;
+    *ticks = in.ticks;
+    return core::recommend(in);
+}
+
+// instances: NULL means observed; otherwise at least 1.
+int32 instances_argument(FunctionCallInfo fcinfo, int arg) {
+    if (PG_ARGISNULL(arg)) return 0;
+    const int32 instances = PG_GETARG_INT32(arg);
+    if (instances < 1)
+        ereport(ERROR,
+                (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("instances must be at least 1"),
+                 errdetail("instances is %d.", instances),
+                 errhint("Leave it NULL to use the number of client addresses observed.")));
+    return instances;
+}
+
 }  // namespace
 
 PGPOOL_STATS_SQL_FUNCTION(pgpool_stats_recommend_1_0) {
@@ -99,12 +169,7 @@ PGPOOL_STATS_SQL_FUNCTION(pgpool_stats_recommend_1_0) {
         ereport(ERROR,
                 (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("window must be positive"),
                  errhint("Use the span of history to base the recommendation on, e.g. '1 hour'.")));
-    const bool given_instances = !PG_ARGISNULL(2);
-    const int32 instances = given_instances ? PG_GETARG_INT32(2) : 0;
-    if (given_instances && instances < 1)
-        ereport(ERROR,
-                (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("instances must be at least 1"),
-                 errhint("Leave it NULL to use the number of client addresses observed.")));
+    const int32 instances = instances_argument(fcinfo, 2);
     const double target = PG_GETARG_FLOAT8(3);
     if (!(target > 0 && target <= 1))
         ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -113,41 +178,16 @@ PGPOOL_STATS_SQL_FUNCTION(pgpool_stats_recommend_1_0) {
                         errhint("0.7 leaves 30%% headroom at the 99th percentile of demand.")));
 
     ReturnSetInfo* rsinfo = begin_rows(fcinfo, kColumns);
-    HistoryCopy h = copy_history();
-    LiveApplications live = live_applications();
-    HistoryNames names = history_names(live.ledger);
-    const TimestampTz now = GetCurrentTimestamp();
-    history_lock_shared();
-    TimestampTz oldest = history->oldest(now);
-    history_unlock();
-    const TimestampTz from = std::max(oldest, now - window_us);
-
+    const Observed o = observe(window_us);
     bool found = false;
-    for (int32 k = 0; k < live.ledger.n; ++k) {
-        const core::ApplicationEntry& e = live.ledger.entries[k];
-        if (strcmp(e.name, core::kOtherName) == 0 && live.ledger.numbers[k] == core::kOtherEntry)
-            continue;
+    for (int32 k = 0; k < o.live.ledger.n; ++k) {
+        const core::ApplicationEntry& e = o.live.ledger.entries[k];
+        if (is_other_row(o, k)) continue;
         if (one && strcmp(e.name, only) != 0) continue;
         found = true;
 
-        core::DemandInput in{};
-        gather(live, k, h, names, from, &in);
-        in.peak_connections = e.peak_connections;
-        in.peak_active = std::max(in.peak_active, e.peak_active);
-        in.connects_per_second = e.connects_per_second;
-        in.avg_session_seconds =
-            e.sessions_ended ? static_cast<double>(e.session_micros_total) / e.sessions_ended / 1e6
-                             : -1;
-        in.instances = given_instances ? instances : std::max(1, live.census[k].instances);
-        in.target_utilization = target;
-        in.has_budget = e.has_budget;
-        in.budget = e.has_budget ? e.budget : core::unlimited_budget();
-        in.capacity = live.ledger.capacity.capacity;
-        in.others_reserved = live.ledger.capacity.reserved_total -
-                             (e.has_budget ? e.budget.reserved_connections : 0);
-        in.budget_total = live.ledger.capacity.budget_total;
-        core::Recommendation r = core::recommend(in);
-
+        int32 ticks = 0;
+        const core::Recommendation r = recommend_row(o, k, instances, target, &ticks);
         Datum findings[core::kFindings];
         int n_findings = 0;
         for (int bit = 0; bit < core::kFindings; ++bit)
@@ -161,8 +201,8 @@ PGPOOL_STATS_SQL_FUNCTION(pgpool_stats_recommend_1_0) {
         memset(nulls, 0, sizeof nulls);
         int c = 0;
         values[c++] = CStringGetTextDatum(e.name);
-        values[c++] = interval_datum(now - from);
-        values[c++] = Int32GetDatum(in.ticks);
+        values[c++] = interval_datum(o.now - o.from);
+        values[c++] = Int32GetDatum(ticks);
         values[c++] = Int32GetDatum(r.instances);
         values[c++] = Float8GetDatum(r.mean_active);
         values[c++] = Float8GetDatum(r.p95_active);
@@ -190,4 +230,43 @@ PGPOOL_STATS_SQL_FUNCTION(pgpool_stats_recommend_1_0) {
             NOTICE,
             (errmsg("pgpool_stats: no application \"%s\" is tracked; nothing to recommend", only)));
     return (Datum)0;
+}
+
+// pool_config(): the default recommendation (one hour, target utilization
+// 0.7) of one application, written for one client by the core.
+PGPOOL_STATS_SQL_FUNCTION(pgpool_stats_pool_config_1_0) {
+    if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+        ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+                        errmsg("application_name and client must not be NULL")));
+    const char* application = text_to_cstring(PG_GETARG_TEXT_PP(0));
+    const char* client_name = text_to_cstring(PG_GETARG_TEXT_PP(1));
+    core::PoolClient client;
+    if (!core::parse_pool_client(client_name, &client))
+        ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                        errmsg("unknown pool client \"%s\"", client_name),
+                        errhint("Use one of: %s.", core::pool_client_names())));
+    const int32 instances = instances_argument(fcinfo, 2);
+
+    const Observed o = observe(kDefaultWindowMicros);
+    int32 k = 0;
+    while (k < o.live.ledger.n &&
+           (is_other_row(o, k) || strcmp(o.live.ledger.entries[k].name, application) != 0))
+        ++k;
+    if (k == o.live.ledger.n)
+        ereport(ERROR,
+                (errcode(ERRCODE_UNDEFINED_OBJECT),
+                 errmsg("application \"%s\" is not tracked by pgpool_stats", application),
+                 errdetail("Recommendations come from what the server saw of an application, and "
+                           "no session with this application_name was seen."),
+                 errhint("Connect with application_name '%s' and let it work for a while, or "
+                         "see pgpool_stats.applications for the names being tracked.",
+                         application)));
+    int32 ticks = 0;
+    const core::Recommendation r = recommend_row(o, k, instances, kDefaultTarget, &ticks);
+    const core::PoolConfigInput in{application, get_database_name(MyDatabaseId), &r};
+    const size_t length = core::write_pool_config(client, in, nullptr, 0);
+    text* result = static_cast<text*>(palloc(VARHDRSZ + length + 1));
+    core::write_pool_config(client, in, VARDATA(result), length + 1);
+    SET_VARSIZE(result, VARHDRSZ + length);
+    PG_RETURN_TEXT_P(result);
 }

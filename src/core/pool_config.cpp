@@ -1,0 +1,258 @@
+#include "pool_config.hpp"
+
+#include <cstdarg>
+#include <cstdio>
+#include <cstring>
+
+namespace pgpool_stats::core {
+
+namespace {
+
+struct ClientName {
+    const char* name;
+    PoolClient client;
+};
+constexpr ClientName kClients[] = {
+    {"json", PoolClient::kJson},
+    {"sqlalchemy", PoolClient::kSqlAlchemy},
+    {"hikaricp", PoolClient::kHikariCP},
+    {"asyncpg", PoolClient::kAsyncpg},
+    {"psycopg_pool", PoolClient::kPsycopgPool},
+    {"pgbouncer", PoolClient::kPgBouncer},
+};
+
+// Appends to a caller's buffer like snprintf: counts what does not fit.
+class Text {
+public:
+    Text(char* out, size_t capacity) : out_(out), capacity_(capacity) {
+        if (capacity_ > 0) out_[0] = '\0';
+    }
+    size_t length() const { return length_; }
+
+    void put(char c) {
+        if (length_ + 1 < capacity_) {
+            out_[length_] = c;
+            out_[length_ + 1] = '\0';
+        }
+        ++length_;
+    }
+    void add(const char* s) {
+        for (; *s; ++s) put(*s);
+    }
+    void addf(const char* format, ...) __attribute__((format(printf, 2, 3))) {
+        char piece[256];
+        va_list args;
+        va_start(args, format);
+        std::vsnprintf(piece, sizeof piece, format, args);
+        va_end(args);
+        add(piece);
+    }
+    // A double-quoted string literal valid in both JSON and Python.
+    void quoted(const char* s) {
+        put('"');
+        for (; *s; ++s) {
+            const unsigned char c = static_cast<unsigned char>(*s);
+            if (c == '"' || c == '\\') {
+                put('\\');
+                put(*s);
+            } else if (c < 0x20 || c >= 0x7f) {
+                addf("\\u%04x", c);
+            } else {
+                put(*s);
+            }
+        }
+        put('"');
+    }
+    // A value of a PgBouncer connection string: bare when it can be,
+    // else single-quoted with quotes doubled.
+    void connstr_value(const char* s) {
+        const bool bare = *s != '\0' && std::strpbrk(s, " '\\\"") == nullptr;
+        if (bare) return add(s);
+        put('\'');
+        for (; *s; ++s) {
+            if (*s == '\'') put('\'');
+            put(*s);
+        }
+        put('\'');
+    }
+    // A PgBouncer database name: bare when [0-9A-Za-z_.-], else SQL-quoted.
+    void ini_database(const char* s) {
+        bool bare = *s != '\0';
+        for (const char* c = s; *c && bare; ++c)
+            bare = (*c >= '0' && *c <= '9') || (*c >= 'a' && *c <= 'z') ||
+                   (*c >= 'A' && *c <= 'Z') || *c == '_' || *c == '.' || *c == '-';
+        if (bare) return add(s);
+        put('"');
+        for (; *s; ++s) {
+            if (*s == '"') put('"');
+            put(*s);
+        }
+        put('"');
+    }
+
+private:
+    char* out_;
+    size_t capacity_;
+    size_t length_ = 0;
+};
+
+bool has_idle_timeout(const Recommendation& r) {
+    return r.idle_in_transaction_timeout_seconds >= 0;
+}
+
+// The first line of every format but JSON: what this is for, and the
+// arithmetic that keeps all instances within the budget.
+void headline(Text& t, const char* comment, const char* what, const PoolConfigInput& in) {
+    const Recommendation& r = *in.recommendation;
+    t.addf("%s pgpool_stats: %s for application ", comment, what);
+    t.quoted(in.application_name);
+    t.addf(", per instance: %d instance(s) x %d = at most %d of its budget of %d connections\n",
+           r.instances, r.pool_size + r.max_overflow, r.instances * (r.pool_size + r.max_overflow),
+           r.max_connections);
+}
+
+void json(Text& t, const PoolConfigInput& in) {
+    const Recommendation& r = *in.recommendation;
+    t.add("{\"application_name\": ");
+    t.quoted(in.application_name);
+    t.addf(
+        ", \"instances\": %d, \"pool_size\": %d, \"max_overflow\": %d, "
+        "\"pool_timeout_seconds\": %d, \"idle_in_transaction_timeout_seconds\": ",
+        r.instances, r.pool_size, r.max_overflow, r.pool_timeout_seconds);
+    if (has_idle_timeout(r))
+        t.addf("%d", r.idle_in_transaction_timeout_seconds);
+    else
+        t.add("null");
+    t.addf(", \"max_connections\": %d, \"reserved_connections\": %d, \"findings\": [",
+           r.max_connections, r.reserved_connections);
+    bool first = true;
+    for (int bit = 0; bit < kFindings; ++bit) {
+        if (!(r.findings & (1u << bit))) continue;
+        if (!first) t.add(", ");
+        t.quoted(finding_name(bit));
+        first = false;
+    }
+    t.add("]}\n");
+}
+
+// Session settings for libpq-based drivers: the application_name the budget
+// counts, and PostgreSQL's own idle-in-transaction timeout when recommended.
+void libpq_settings(Text& t, const PoolConfigInput& in) {
+    const Recommendation& r = *in.recommendation;
+    t.add("{\"application_name\": ");
+    t.quoted(in.application_name);
+    if (has_idle_timeout(r))
+        t.addf(", \"options\": \"-c idle_in_transaction_session_timeout=%d\"",
+               r.idle_in_transaction_timeout_seconds * 1000);
+    t.add("}");
+}
+
+void sqlalchemy(Text& t, const PoolConfigInput& in) {
+    const Recommendation& r = *in.recommendation;
+    headline(t, "#", "create_engine() keyword arguments (QueuePool, psycopg2)", in);
+    t.addf("pool_size=%d,\nmax_overflow=%d,\npool_timeout=%d,\nconnect_args=", r.pool_size,
+           r.max_overflow, r.pool_timeout_seconds);
+    libpq_settings(t, in);
+    t.add(",\n");
+}
+
+void hikaricp(Text& t, const PoolConfigInput& in) {
+    const Recommendation& r = *in.recommendation;
+    headline(t, "#", "HikariCP properties (PostgreSQL JDBC driver)", in);
+    t.addf("maximumPoolSize=%d\nminimumIdle=%d\nconnectionTimeout=%d\n",
+           r.pool_size + r.max_overflow, r.pool_size, r.pool_timeout_seconds * 1000);
+    // Java properties: only backslashes and a leading space need escaping
+    // in a value; names are printable ASCII.
+    t.add("dataSource.ApplicationName=");
+    for (const char* c = in.application_name; *c; ++c) {
+        if (*c == '\\' || (c == in.application_name && *c == ' ')) t.put('\\');
+        t.put(*c);
+    }
+    t.put('\n');
+    if (has_idle_timeout(r))
+        t.addf("dataSource.options=-c idle_in_transaction_session_timeout=%d\n",
+               r.idle_in_transaction_timeout_seconds * 1000);
+}
+
+void asyncpg(Text& t, const PoolConfigInput& in) {
+    const Recommendation& r = *in.recommendation;
+    headline(t, "#", "asyncpg.create_pool() keyword arguments", in);
+    t.addf("# asyncpg has no pool-wide wait limit: acquire with pool.acquire(timeout=%d)\n",
+           r.pool_timeout_seconds);
+    t.addf("min_size=%d,\nmax_size=%d,\nserver_settings={\"application_name\": ", r.pool_size,
+           r.pool_size + r.max_overflow);
+    t.quoted(in.application_name);
+    if (has_idle_timeout(r))
+        t.addf(", \"idle_in_transaction_session_timeout\": \"%d\"",
+               r.idle_in_transaction_timeout_seconds * 1000);
+    t.add("},\n");
+}
+
+void psycopg_pool(Text& t, const PoolConfigInput& in) {
+    const Recommendation& r = *in.recommendation;
+    headline(t, "#", "psycopg_pool.ConnectionPool() keyword arguments", in);
+    t.addf("min_size=%d,\nmax_size=%d,\ntimeout=%d,\nkwargs=", r.pool_size,
+           r.pool_size + r.max_overflow, r.pool_timeout_seconds);
+    libpq_settings(t, in);
+    t.add(",\n");
+}
+
+void pgbouncer(Text& t, const PoolConfigInput& in) {
+    const Recommendation& r = *in.recommendation;
+    headline(t, ";", "PgBouncer settings (the instances are PgBouncers)", in);
+    t.add("; add host= and port= of this server to the database entry\n[databases]\n");
+    t.ini_database(in.database);
+    t.add(" = dbname=");
+    t.connstr_value(in.database);
+    t.add(" application_name=");
+    t.connstr_value(in.application_name);
+    t.addf(" pool_size=%d reserve_pool=%d max_db_connections=%d\n[pgbouncer]\n", r.pool_size,
+           r.max_overflow, r.pool_size + r.max_overflow);
+    t.addf("query_wait_timeout = %d\n", r.pool_timeout_seconds);
+    if (has_idle_timeout(r))
+        t.addf("idle_transaction_timeout = %d\n", r.idle_in_transaction_timeout_seconds);
+}
+
+}  // namespace
+
+bool parse_pool_client(const char* name, PoolClient* out) noexcept {
+    for (const ClientName& c : kClients) {
+        if (std::strcmp(name, c.name) == 0) {
+            *out = c.client;
+            return true;
+        }
+    }
+    return false;
+}
+
+const char* pool_client_names() noexcept {
+    return "json, sqlalchemy, hikaricp, asyncpg, psycopg_pool, pgbouncer";
+}
+
+size_t write_pool_config(PoolClient client, const PoolConfigInput& in, char* out,
+                         size_t capacity) noexcept {
+    Text t(out, capacity);
+    switch (client) {
+        case PoolClient::kJson:
+            json(t, in);
+            break;
+        case PoolClient::kSqlAlchemy:
+            sqlalchemy(t, in);
+            break;
+        case PoolClient::kHikariCP:
+            hikaricp(t, in);
+            break;
+        case PoolClient::kAsyncpg:
+            asyncpg(t, in);
+            break;
+        case PoolClient::kPsycopgPool:
+            psycopg_pool(t, in);
+            break;
+        case PoolClient::kPgBouncer:
+            pgbouncer(t, in);
+            break;
+    }
+    return t.length();
+}
+
+}  // namespace pgpool_stats::core
