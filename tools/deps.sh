@@ -12,6 +12,10 @@ PACKAGES=(
     libgtest-dev             # unit tests of the core
     python3-asyncpg          # the real client that drives login storms (sees SQLSTATEs of refused logins)
     prometheus               # promtool, which checks our metrics() exposition
+    python3-psycopg2         # the SQLAlchemy example's driver
+    python3-sqlalchemy       # the example that sizes its QueuePool from pool_config()
+    python3-psycopg-pool     # pool_config()'s psycopg_pool arguments, checked by the real library
+    pgbouncer                # pool_config()'s PgBouncer snippet, loaded by a real PgBouncer
 )
 
 missing=()

@@ -1,0 +1,144 @@
+# pool_config() consumed by the real pools: the SQLAlchemy example sizes its
+# QueuePool from pool_config(..., 'json') at start-up and serves its load
+# within the recommended budget; the 'sqlalchemy' and 'psycopg_pool' texts
+# evaluated by the real libraries; the 'pgbouncer' snippet loaded by a real
+# PgBouncer, whose server connections are then counted under the budget.
+use strict;
+use warnings;
+
+use File::Path qw(make_path);
+use JSON::PP;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use PgpoolStatsTest;
+
+my $root = $ENV{PGPOOL_STATS_ROOT};
+my $node = pgpool_node('pool_clients', "pgpool_stats.sample_interval = '100ms'\n");
+$node->safe_psql('postgres', q{
+    CREATE ROLE app LOGIN;
+    GRANT EXECUTE ON FUNCTION pgpool_stats.pool_config TO app});
+my @server = ('--host', $node->host, '--port', $node->port, '--user', 'app');
+
+sub json_of {
+    my ($what, @cmd) = @_;
+    my ($out, $err) = run_command(\@cmd);
+    my $result = eval { decode_json($out) };
+    die "$what failed: $err $out" unless $result;
+    return $result;
+}
+
+# A new service: never seen, so the example keeps SQLAlchemy's defaults.
+my $dsn = 'host=' . $node->host . ' port=' . $node->port . ' user=app dbname=postgres';
+my $first = json_of('example', '/usr/bin/python3', "$root/examples/sqlalchemy_pool/app.py",
+    '--dsn', $dsn, '--name', 'shop-api', '--threads', 1, '--seconds', 0.5);
+is($first->{source}, 'defaults', 'a service the server never saw keeps its own defaults');
+
+# What the server then sees of shop-api: a dozen connections of which two are
+# busy, and one leaked transaction beside them.
+my $leak = IPC::Run::start(['/usr/bin/python3', "$root/test/clients/workload.py", 'leak', @server,
+    '--app', 'shop-api', '--connections', 3, '--seconds', 8], '>', \my $leak_out, '2>', \my $leak_err);
+json_of('workload', '/usr/bin/python3', "$root/test/clients/workload.py", 'pool', @server,
+    '--app', 'shop-api', '--min-size', 12, '--max-size', 12, '--busy', 2, '--query-seconds', 0.5,
+    '--seconds', 7);
+$leak->finish;
+my ($budget, $reserved, $pool_size, $max_overflow) = split /\|/, $node->safe_psql('postgres',
+    "SELECT max_connections, reserved_connections, pool_size, max_overflow
+     FROM pgpool_stats.recommend('shop-api')");
+$node->safe_psql('postgres',
+    "SELECT pgpool_stats.set_budget('shop-api', $budget, reserved_connections => $reserved)");
+note("recommended: budget $budget (reserved $reserved), pool_size $pool_size, max_overflow $max_overflow");
+
+# The example, restarted: it sizes its QueuePool from pool_config().
+my $since = $node->safe_psql('postgres', 'SELECT now()');
+my $rejected_before = ledger_row($node, 'shop-api')->{rejected};
+my $run = json_of('example', '/usr/bin/python3', "$root/examples/sqlalchemy_pool/app.py",
+    '--dsn', $dsn, '--name', 'shop-api', '--threads', 4, '--seconds', 4);
+is($run->{source}, 'pgpool_stats', 'the example sized its pool from pool_config()');
+is($run->{pool_size}, $pool_size, "QueuePool pool_size $pool_size as recommended");
+is($run->{max_overflow}, $max_overflow, "QueuePool max_overflow $max_overflow as recommended");
+is($run->{failures}, 0, 'no request failed') or diag explain $run->{first_failures};
+cmp_ok($run->{served}, '>', 0, "it served $run->{served} requests with 4 threads");
+is(ledger_row($node, 'shop-api')->{rejected}, $rejected_before, 'no login of it was refused');
+my $peak = $node->safe_psql('postgres',
+    "SELECT max(connections) FROM pgpool_stats.history
+     WHERE application_name = 'shop-api' AND sample_time > '$since'");
+cmp_ok($peak, '<=', $budget, "at most $peak connections, within its budget of $budget");
+
+# The example's own load has moved the recommendation: the other clients are
+# checked against what pool_config() says now.
+sub recommended {
+    my $json = $node->safe_psql('postgres', "SELECT pgpool_stats.pool_config('shop-api')");
+    my $r = decode_json($json);
+    ($pool_size, $max_overflow) = ($r->{pool_size}, $r->{max_overflow});
+    note("now recommended: pool_size $pool_size, max_overflow $max_overflow");
+}
+
+# The Python texts, evaluated by the real libraries.
+recommended();
+my $formats = json_of('formats', '/usr/bin/python3', "$root/test/clients/pool_config_formats.py",
+    @server, '--app', 'shop-api');
+is($formats->{sqlalchemy}{pool_size}, $pool_size, 'sqlalchemy text: create_engine() took pool_size');
+is($formats->{sqlalchemy}{session}{application_name}, 'shop-api',
+    'sqlalchemy text: sessions carry the budgeted application_name');
+is($formats->{sqlalchemy}{session}{idle_in_transaction_session_timeout}, '60000',
+    'sqlalchemy text: ... and the recommended idle-in-transaction timeout');
+is($formats->{psycopg_pool}{min_size}, $pool_size, 'psycopg_pool text: min_size is pool_size');
+is($formats->{psycopg_pool}{max_size}, $pool_size + $max_overflow,
+    'psycopg_pool text: max_size is pool_size + max_overflow');
+is($formats->{psycopg_pool}{timeout}, 30, 'psycopg_pool text: timeout');
+is($formats->{psycopg_pool}{session}{application_name}, 'shop-api',
+    'psycopg_pool text: sessions carry the budgeted application_name');
+is($formats->{psycopg_pool}{session}{idle_in_transaction_session_timeout}, '60000',
+    'psycopg_pool text: ... and the recommended idle-in-transaction timeout');
+
+# The PgBouncer snippet, completed with this server's address, loaded by a
+# real PgBouncer.
+recommended();
+my $snippet = $node->safe_psql('postgres', "SELECT pgpool_stats.pool_config('shop-api', 'pgbouncer')");
+my $dir = "${PostgreSQL::Test::Utils::tmp_check}/pgbouncer";
+make_path($dir);
+my $bouncer_port = PostgreSQL::Test::Cluster::get_free_port();
+my $ini = $snippet =~ s/^(postgres = .*)$/$1 . ' host=' . $node->host . ' port=' . $node->port/mer;
+like($ini, qr/ host=/, 'the database entry was completed with host and port');
+append_to_file("$dir/pgbouncer.ini", $ini . <<"INI");
+listen_addr = 127.0.0.1
+listen_port = $bouncer_port
+unix_socket_dir =
+auth_type = trust
+auth_file = $dir/userlist.txt
+admin_users = postgres
+pidfile = $dir/pgbouncer.pid
+logfile = $dir/pgbouncer.log
+pool_mode = transaction
+INI
+append_to_file("$dir/userlist.txt", qq{"app" ""\n"postgres" ""\n});
+my ($out, $err) = run_command(['pgbouncer', '-d', "$dir/pgbouncer.ini"]);
+ok(-e "$dir/pgbouncer.pid" || wait_for_file("$dir/pgbouncer.pid"), 'pgbouncer started with the snippet')
+    or diag slurp_file("$dir/pgbouncer.log");
+my $admitted_before = ledger_row($node, 'shop-api')->{admitted};
+my $through = `psql -X -At "host=127.0.0.1 port=$bouncer_port user=app dbname=postgres application_name=behind-bouncer" -c "SELECT current_setting('application_name')"`;
+chomp $through;
+is($through, 'behind-bouncer', 'a client connects through pgbouncer (its own application_name is kept)');
+cmp_ok(ledger_row($node, 'shop-api')->{admitted}, '>', $admitted_before,
+    'the server connection pgbouncer opened was admitted under the budget of shop-api');
+my $show = `psql -X -At -F , -h 127.0.0.1 -p $bouncer_port -U postgres pgbouncer -c "SHOW DATABASES"`;
+my ($db_line) = grep { /^postgres,/ } split /\n/, $show;
+my @db = split /,/, $db_line // '';
+my @head = split /,/, (`psql -X -A -F , -h 127.0.0.1 -p $bouncer_port -U postgres pgbouncer -c "SHOW DATABASES"` =~ /^(name,.*)$/m)[0] // '';
+my %col;
+@col{@head} = @db;
+is($col{pool_size}, $pool_size, 'pgbouncer runs the recommended pool_size');
+is($col{reserve_pool}, $max_overflow, 'pgbouncer runs max_overflow as its reserve_pool');
+is($col{max_connections}, $pool_size + $max_overflow, 'pgbouncer caps the database at the per-instance total');
+kill 'TERM', slurp_file("$dir/pgbouncer.pid") =~ s/\s+//gr;
+
+sub wait_for_file {
+    my ($f) = @_;
+    for (1 .. 50) { return 1 if -e $f; select(undef, undef, undef, 0.1); }
+    return 0;
+}
+
+ledger_matches_activity($node, 'after every client');
+$node->stop;
+done_testing();
