@@ -55,8 +55,7 @@ LocalTransactionId staged_lxid = InvalidLocalTransactionId;
 bool callbacks_registered = false;
 
 int64 interval_ms(const Interval* iv) {
-    return iv->time / 1000 +
-           (static_cast<int64>(iv->month) * DAYS_PER_MONTH + iv->day) * SECS_PER_DAY * 1000;
+    return interval_micros(iv) / 1000;
 }
 
 Datum column(HeapTuple tuple, TupleDesc desc, const char* name, bool* isnull) {

@@ -190,12 +190,6 @@ int32 reap_pass(const ReapRequest& req, core::ReapedRecord** out) {
     return n;
 }
 
-Datum interval_of(int64 micros) {
-    Interval* iv = static_cast<Interval*>(palloc0(sizeof(Interval)));
-    iv->time = micros;
-    return IntervalPGetDatum(iv);
-}
-
 // One row of pgpool_stats.reaped; query text only for pg_read_all_stats.
 constexpr int kReapedColumns = 11;
 
@@ -211,9 +205,9 @@ void put_reaped_row(ReturnSetInfo* rsinfo, const core::ReapedRecord& r, bool sho
     nulls[5] = r.client_addr[0] == '\0';
     if (!nulls[5]) values[5] = DirectFunctionCall1(inet_in, CStringGetDatum(r.client_addr));
     values[6] = CStringGetTextDatum(core::reap_reason_name(r.reason));
-    values[7] = interval_of(r.idle_for);
+    values[7] = micros_interval(r.idle_for);
     nulls[8] = r.xact_age < 0;
-    values[8] = interval_of(r.xact_age);
+    values[8] = micros_interval(r.xact_age);
     nulls[9] = !show_query;
     values[9] = CStringGetTextDatum(r.query);
     values[10] = CStringGetTextDatum(core::reap_action_name(r.action));
@@ -260,9 +254,7 @@ PGPOOL_STATS_SQL_FUNCTION(pgpool_stats_reap_1_0) {
     ReturnSetInfo* rsinfo = begin_rows(fcinfo, kReapedColumns);
     char* application = text_to_cstring(PG_GETARG_TEXT_PP(0));
     Interval* idle_for = PG_GETARG_INTERVAL_P(1);
-    int64 idle_for_ms = idle_for->time / 1000 +
-                        (static_cast<int64>(idle_for->month) * DAYS_PER_MONTH + idle_for->day) *
-                            SECS_PER_DAY * 1000;
+    const int64 idle_for_ms = interval_micros(idle_for) / 1000;
     if (idle_for_ms < 0)
         ereport(ERROR,
                 (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("idle_for must not be negative"),

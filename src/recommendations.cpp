@@ -36,16 +36,6 @@ constexpr double kDefaultTarget = 0.7;
 constexpr int32 kMaxTicks =
     50 * 1000 * 1000;  // 200 MB of ticks at most: a window that large is refused
 
-int64 interval_micros(const Interval* iv) {
-    return iv->time + (static_cast<int64>(iv->month) * DAYS_PER_MONTH + iv->day) * USECS_PER_DAY;
-}
-
-Datum interval_datum(int64 micros) {
-    Interval* iv = static_cast<Interval*>(palloc0(sizeof(Interval)));
-    iv->time = micros;
-    return IntervalPGetDatum(iv);
-}
-
 // Fills `in` for the application at live row k. Returns the window's ticks.
 int32 gather(const LiveApplications& live, int32 k, const HistoryCopy& h, const HistoryNames& names,
              TimestampTz from, core::DemandInput* in) {
@@ -201,7 +191,7 @@ PGPOOL_STATS_SQL_FUNCTION(pgpool_stats_recommend_1_0) {
         memset(nulls, 0, sizeof nulls);
         int c = 0;
         values[c++] = CStringGetTextDatum(e.name);
-        values[c++] = interval_datum(o.now - o.from);
+        values[c++] = micros_interval(o.now - o.from);
         values[c++] = Int32GetDatum(ticks);
         values[c++] = Int32GetDatum(r.instances);
         values[c++] = Float8GetDatum(r.mean_active);
@@ -217,8 +207,8 @@ PGPOOL_STATS_SQL_FUNCTION(pgpool_stats_recommend_1_0) {
         values[c++] = Int32GetDatum(r.max_overflow);
         values[c++] = Int32GetDatum(r.pool_timeout_seconds);
         nulls[c] = r.idle_in_transaction_timeout_seconds < 0;
-        values[c++] = interval_datum(static_cast<int64>(r.idle_in_transaction_timeout_seconds) *
-                                     USECS_PER_SEC);
+        values[c++] = micros_interval(static_cast<int64>(r.idle_in_transaction_timeout_seconds) *
+                                      USECS_PER_SEC);
         values[c++] = PointerGetDatum(
             construct_array(findings, n_findings, TEXTOID, -1, false, TYPALIGN_INT));
         values[c++] = CStringGetTextDatum(rationale);

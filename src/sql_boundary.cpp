@@ -4,6 +4,7 @@
 
 extern "C" {
 #include "funcapi.h"
+#include "utils/timestamp.h"
 }
 
 #include <exception>
@@ -23,6 +24,20 @@ Datum call_guarded(SqlFunctionBody body, FunctionCallInfo fcinfo, const char* sq
     ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR),
                     errmsg("pgpool_stats: internal error in %s: %s", sql_name, message)));
     pg_unreachable();
+}
+
+int64 interval_micros(const Interval* iv) {
+    const __int128 days = static_cast<__int128>(iv->month) * DAYS_PER_MONTH + iv->day;
+    const __int128 micros = days * USECS_PER_DAY + iv->time;
+    if (micros > PG_INT64_MAX) return PG_INT64_MAX;
+    if (micros < PG_INT64_MIN) return PG_INT64_MIN;
+    return static_cast<int64>(micros);
+}
+
+Datum micros_interval(int64 micros) {
+    Interval* iv = static_cast<Interval*>(palloc0(sizeof(Interval)));
+    iv->time = micros;
+    return IntervalPGetDatum(iv);
 }
 
 ReturnSetInfo* begin_rows(FunctionCallInfo fcinfo, int columns) {

@@ -13,6 +13,7 @@
 extern "C" {
 #include "postgres.h"
 
+#include "datatype/timestamp.h"
 #include "fmgr.h"
 #include "nodes/execnodes.h"
 }
@@ -26,6 +27,15 @@ Datum call_guarded(SqlFunctionBody body, FunctionCallInfo fcinfo, const char* sq
 // The start of every set-returning function: shared memory present, a
 // tuplestore, and the SQL declaration agreeing with the library on columns.
 ReturnSetInfo* begin_rows(FunctionCallInfo fcinfo, int columns);
+
+// An interval as microseconds, a month counted as 30 days as PostgreSQL's
+// own interval comparisons do; saturated at the int64 range, so an absurd
+// interval ('100000000 years') reads as huge instead of wrapping around.
+int64 interval_micros(const Interval* iv);
+
+// Microseconds as an interval datum (time part only, as pg_stat views show
+// durations).
+Datum micros_interval(int64 micros);
 
 }  // namespace pgpool_stats
 
