@@ -94,6 +94,16 @@ void write_rationale(const Recommendation& r, double target_utilization, char* o
         r.p95_active, r.pool_size, r.max_overflow, r.instances, per_instance, r.pool_size,
         r.pool_timeout_seconds);
     if (written < 0 || static_cast<size_t>(written) >= capacity) return;
+    if (r.instances > r.max_connections) {
+        // The server cannot give every instance even one connection.
+        const int more = std::snprintf(
+            out + written, capacity - written,
+            "The %d instances do not fit: the server can give this application only %d "
+            "connections; run fewer instances or put a pooler such as PgBouncer in front. ",
+            r.instances, r.max_connections);
+        if (more < 0 || static_cast<size_t>(written + more) >= capacity) return;
+        written += more;
+    }
     if (r.idle_in_transaction_timeout_seconds >= 0)
         std::snprintf(out + written, capacity - written,
                       "idle_in_transaction_timeout %d s: %.0f%% of its connection time was spent "

@@ -119,6 +119,21 @@ TEST(Recommender, NeverMoreThanTheServerCanGive) {
     EXPECT_LE(r.reserved_connections, r.max_connections);
 }
 
+TEST(Recommender, InstancesBeyondTheServerAreToldTheyDoNotFit) {
+    Case c(repeat(1, 100), 50);
+    c.in.capacity = 20;
+    Recommendation r = c.run();
+    EXPECT_EQ(r.max_connections, 20);  // all the server can give
+    EXPECT_EQ(r.pool_size, 1);
+    EXPECT_EQ(r.max_overflow, 0);
+    char text[2048];
+    write_rationale(r, 0.7, text, sizeof text);
+    EXPECT_NE(std::string(text).find("The 50 instances do not fit"), std::string::npos) << text;
+    Case fits(repeat(1, 100), 8);
+    write_rationale(fits.run(), 0.7, text, sizeof text);
+    EXPECT_EQ(std::string(text).find("do not fit"), std::string::npos) << text;
+}
+
 TEST(Recommender, FindingsFollowTheirRules) {
     Case c(repeat(2, 100));
     c.in.connects_per_second = 5;
