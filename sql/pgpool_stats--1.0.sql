@@ -87,6 +87,27 @@ BEGIN
                                   NEW.reserved_connections, NEW.max_connections),
                   HINT = 'A reservation is a part of the budget: lower it or raise max_connections.';
     END IF;
+    -- Reservations are guarantees, so together they must fit in the server.
+    -- Checked when a budget is written; a smaller max_connections later shows
+    -- in pgpool_stats.capacity (free_unreserved) instead.
+    IF NEW.reserved_connections > 0 THEN
+        DECLARE
+            capacity int := current_setting('max_connections')::int
+                            - current_setting('superuser_reserved_connections')::int;
+            others bigint := (SELECT coalesce(sum(b.reserved_connections), 0) FROM pgpool_stats.budget b
+                              WHERE b.application_name <> NEW.application_name
+                                AND (TG_OP = 'INSERT' OR b.application_name <> OLD.application_name));
+        BEGIN
+            IF others + NEW.reserved_connections > capacity THEN
+                RAISE EXCEPTION 'reservations would exceed the server''s capacity'
+                    USING ERRCODE = 'invalid_parameter_value',
+                          DETAIL = format('Reserving %s for "%s" makes %s reserved connections; the server has %s (max_connections - superuser_reserved_connections).',
+                                          NEW.reserved_connections, NEW.application_name,
+                                          others + NEW.reserved_connections, capacity),
+                          HINT = 'Lower this or another reservation, or raise max_connections.';
+            END IF;
+        END;
+    END IF;
     IF NEW.mode IS NULL THEN
         RAISE EXCEPTION 'mode must not be NULL'
             USING ERRCODE = 'null_value_not_allowed', HINT = 'Use ''enforce'' or ''monitor''.';

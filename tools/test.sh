@@ -27,7 +27,7 @@ run_regress() {
     as_cluster_owner "$PGXS_DIR/src/test/regress/pg_regress" \
         --temp-instance="$out/instance" --temp-config=test/pg_regress.conf \
         --inputdir=. --outputdir="$out" --bindir="$PG_BINDIR" \
-        --dbname=contrib_regression budgets privileges recommendations
+        --dbname=contrib_regression $(sed -n 's/^REGRESS *= *//p' Makefile)
     local rc=$?
     if ((rc != 0)); then
         echo "---- regression.diffs ----"; cat "$out/regression.diffs" 2>/dev/null
