@@ -12,7 +12,8 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 
-our @EXPORT = qw(pgpool_node storm ledger_matches_activity ledger_row wait_until connections_sql);
+our @EXPORT = qw(pgpool_node storm ledger_matches_activity ledger_row wait_until connections_sql
+    worker_memory_used);
 
 my $root = $ENV{PGPOOL_STATS_ROOT} or die "PGPOOL_STATS_ROOT is not set (run tools/test.sh)";
 
@@ -94,6 +95,22 @@ sub ledger_row {
     my %row;
     @row{@cols} = split /\|/, $line, -1;
     return \%row;
+}
+
+# The bytes TopMemoryContext of the pgpool_stats worker has in use, from
+# pg_log_backend_memory_contexts() and the server log.
+sub worker_memory_used {
+    my ($node) = @_;
+    my $worker = $node->safe_psql('postgres',
+        q{SELECT pid FROM pg_stat_activity WHERE backend_type = 'pgpool_stats'});
+    my $offset = -s $node->logfile;
+    $node->safe_psql('postgres', "SELECT pg_log_backend_memory_contexts($worker)");
+    for (1 .. 100) {
+        my $log = slurp_file($node->logfile, $offset);
+        return $1 if $log =~ /\[$worker\] LOG:  level: 0; TopMemoryContext: .* (\d+) used/;
+        select(undef, undef, undef, 0.1);
+    }
+    die 'no memory context dump from the worker';
 }
 
 # Polls SQL until it returns 't' (at most the test timeout).

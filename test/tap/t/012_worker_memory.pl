@@ -6,7 +6,6 @@
 use strict;
 use warnings;
 
-use Time::HiRes qw(sleep);
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
@@ -14,25 +13,10 @@ use PgpoolStatsTest;
 
 my $node = pgpool_node('memory', "pgpool_stats.sample_interval = '10ms'\n");
 $node->safe_psql('postgres', q{SELECT pgpool_stats.set_budget('api', 5, idle_in_transaction_timeout => '1 hour')});
-my $worker = $node->safe_psql('postgres', q{SELECT pid FROM pg_stat_activity WHERE backend_type = 'pgpool_stats'});
-
-# TopMemoryContext's "used" bytes, from pg_log_backend_memory_contexts().
-my $probe = 0;
-sub top_used {
-    my $offset = -s $node->logfile;
-    $node->safe_psql('postgres', "SELECT pg_log_backend_memory_contexts($worker)");
-    for (1 .. 100) {
-        my $log = slurp_file($node->logfile, $offset);
-        return $1 if $log =~ /\[$worker\] LOG:  level: 0; TopMemoryContext: .* (\d+) used/;
-        sleep 0.1;
-    }
-    die 'no memory context dump from the worker';
-}
-
 sleep 3;  # caches warm after the first reloads
-my $before = top_used();
+my $before = worker_memory_used($node);
 sleep 15;  # 15 budget reloads, 1500 samples and reaper passes
-my $after = top_used();
+my $after = worker_memory_used($node);
 cmp_ok($after - $before, '<', 2048, "TopMemoryContext of the worker stays flat ($before -> $after bytes used)");
 
 $node->stop;

@@ -1,0 +1,127 @@
+#!/usr/bin/python3
+"""Mixed load for the soak test (asyncpg), for --seconds:
+
+  storms     every 1.5 s, 30 logins of "storm" at once, held 0.3 s
+  churn      log in, one query, log out, cycling through --names distinct
+             application names (more than max_applications: the "(other)" row)
+  leaks      every 2 s, a session of "leaky" opens a transaction and sits in it
+             for 3 s; the reaper (a 1 s timeout) should end it first
+  budgets    every second, the budget of "storm" is set anew (5..15)
+  terminate  every 2.5 s, the sessions of "storm" are pg_terminate_backend'ed
+
+Prints one JSON object of what the clients saw, for the test to compare with
+the server's counters: refusals (by SQLSTATE and application) and reaps.
+"""
+import argparse
+import asyncio
+import collections
+import json
+import random
+import time
+
+import asyncpg
+
+seen = collections.Counter()
+
+
+def connect(args, app, user=None):
+    return asyncpg.connect(host=args.host, port=args.port, user=user or args.user,
+                           database="postgres", server_settings={"application_name": app})
+
+
+def refused(app, e):
+    seen["refused %s %s" % (app, getattr(e, "sqlstate", type(e).__name__))] += 1
+
+
+async def one_storm_login(args):
+    try:
+        conn = await connect(args, "storm")
+    except asyncpg.PostgresError as e:
+        refused("storm", e)
+        return
+    seen["storm admitted"] += 1
+    await asyncio.sleep(0.3)
+    try:
+        await conn.close(timeout=5)
+    except (asyncpg.PostgresError, OSError, asyncpg.InterfaceError):
+        seen["storm session terminated"] += 1
+
+
+async def storms(args, deadline):
+    while time.monotonic() < deadline:
+        await asyncio.gather(*(one_storm_login(args) for _ in range(30)))
+        await asyncio.sleep(1.5)
+
+
+async def churn(args, deadline):
+    i = 0
+    while time.monotonic() < deadline:
+        app = "churn-%d" % (i % args.names)
+        i += 1
+        try:
+            conn = await connect(args, app)
+            await conn.execute("SELECT 1")
+            await conn.close()
+            seen["churn logins"] += 1
+        except asyncpg.PostgresError as e:
+            refused("churn", e)
+
+
+async def one_leak(args):
+    conn = await connect(args, "leaky")
+    tx = conn.transaction()
+    await tx.start()
+    await conn.execute("SELECT 1")
+    seen["leaks"] += 1
+    await asyncio.sleep(3)
+    try:
+        await conn.execute("SELECT 1")
+        seen["leaks not reaped"] += 1
+        await tx.rollback()
+        await conn.close()
+    except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as e:
+        seen["leaks reaped %s" % getattr(e, "sqlstate", "connection lost")] += 1
+        conn.terminate()
+
+
+async def leaks(args, deadline):
+    tasks = []
+    while time.monotonic() < deadline:
+        tasks.append(asyncio.create_task(one_leak(args)))
+        await asyncio.sleep(2)
+    await asyncio.gather(*tasks)
+
+
+async def admin_loop(args, deadline, period, sql, counter):
+    admin = await connect(args, "soak-admin", user=args.admin)
+    while time.monotonic() < deadline:
+        await admin.execute(sql())
+        seen[counter] += 1
+        await asyncio.sleep(period)
+    await admin.close()
+
+
+async def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--host", required=True)
+    p.add_argument("--port", type=int, required=True)
+    p.add_argument("--user", required=True)
+    p.add_argument("--admin", required=True)
+    p.add_argument("--seconds", type=float, required=True)
+    p.add_argument("--names", type=int, default=300)
+    args = p.parse_args()
+    deadline = time.monotonic() + args.seconds
+    await asyncio.gather(
+        storms(args, deadline), churn(args, deadline), leaks(args, deadline),
+        admin_loop(args, deadline, 1.0,
+                   lambda: "SELECT pgpool_stats.set_budget('storm', %d)" % random.randint(5, 15),
+                   "budget changes"),
+        admin_loop(args, deadline, 2.5,
+                   lambda: "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                           "WHERE application_name = 'storm'",
+                   "terminate rounds"))
+    print(json.dumps(seen))
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
