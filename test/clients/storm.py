@@ -8,6 +8,7 @@ import argparse
 import asyncio
 import collections
 import json
+import resource
 
 import asyncpg
 
@@ -38,6 +39,9 @@ async def main():
     p.add_argument("--hold", type=float, default=0.0)
     p.add_argument("--timeout", type=float, default=60.0)
     args = p.parse_args()
+    # One socket per client: storms of a thousand need more than the usual 1024.
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, args.count + 64)), hard))
 
     start = asyncio.Event()
     tasks = [asyncio.create_task(attempt(args, start)) for _ in range(args.count)]

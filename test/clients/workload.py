@@ -13,6 +13,9 @@ the recommendations. Prints one JSON object when done:
   churn  log in, run one query, log out, RATE times per second: no client pool.
   leak   CONNECTIONS sessions each open a transaction, run one query and then
          sit idle in it for the whole run.
+  names  COUNT short sessions (log in, one query, log out), CONCURRENCY at a
+         time, each under a new application name APP-0, APP-1, ... (NAMES
+         distinct, reused round-robin): applications churning by the thousand.
 """
 import argparse
 import asyncio
@@ -115,15 +118,33 @@ async def run_leak(args, out):
         await conn.close()
 
 
+async def run_names(args, out):
+    counter = iter(range(args.count))
+
+    async def one_at_a_time():
+        for i in counter:
+            try:
+                conn = await asyncpg.connect(
+                    **connect_args(args),
+                    server_settings={"application_name": "%s-%d" % (args.app, i % args.names)})
+                await conn.execute("SELECT 1")
+                await conn.close()
+                out.queries += 1
+            except asyncpg.PostgresError as e:
+                out.refused(e)
+
+    await asyncio.gather(*(one_at_a_time() for _ in range(args.concurrency)))
+
+
 async def main():
     p = argparse.ArgumentParser()
-    p.add_argument("mode", choices=["pool", "churn", "leak"])
+    p.add_argument("mode", choices=["pool", "churn", "leak", "names"])
     p.add_argument("--host", required=True)
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--user", default="postgres")
     p.add_argument("--dbname", default="postgres")
     p.add_argument("--app", required=True)
-    p.add_argument("--seconds", type=float, required=True)
+    p.add_argument("--seconds", type=float, default=0)
     p.add_argument("--min-size", type=int, default=0)
     p.add_argument("--max-size", type=int, default=10)
     p.add_argument("--busy", type=int, default=1)
@@ -131,11 +152,15 @@ async def main():
     p.add_argument("--settings-from", choices=["asyncpg"])
     p.add_argument("--rate", type=float, default=10)
     p.add_argument("--connections", type=int, default=1)
+    p.add_argument("--count", type=int, default=1000)
+    p.add_argument("--names", type=int, default=1000)
+    p.add_argument("--concurrency", type=int, default=8)
     args = p.parse_args()
 
     out = Outcome()
     out.pool, out.session, out.config = {}, {}, None
-    await {"pool": run_pool, "churn": run_churn, "leak": run_leak}[args.mode](args, out)
+    await {"pool": run_pool, "churn": run_churn, "leak": run_leak,
+           "names": run_names}[args.mode](args, out)
     print(json.dumps({"queries": out.queries, "rejected": out.rejected,
                       "sqlstates": out.sqlstates, "pool": out.pool, "session": out.session,
                       "config": out.config}))
