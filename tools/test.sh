@@ -5,6 +5,10 @@
 #
 #   tools/test.sh             everything
 #   tools/test.sh unit tap    only those suites (unit, regress, tap)
+#
+# TAP_FILES picks TAP files (default test/tap/t/*.pl); PGPOOL_STATS_SOAK_SECONDS
+# and PGPOOL_STATS_FUZZ_SECONDS size the soak (90) and fuzz (20) runs, and
+# PGPOOL_STATS_FUZZ_SEED replays a fuzz run. tools/soak.sh runs a long soak.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 source tools/lib.sh
@@ -41,7 +45,10 @@ run_tap() {
     as_cluster_owner mkdir -p "$out"
     as_cluster_owner env TESTDIR="$out" PG_REGRESS="$PGXS_DIR/src/test/regress/pg_regress" \
         PGPOOL_STATS_ROOT="$PWD" \
-        prove -I "$PGXS_DIR/src/test/perl" -I test/tap/lib ${PROVE_FLAGS:-} test/tap/t/*.pl
+        ${PGPOOL_STATS_SOAK_SECONDS:+PGPOOL_STATS_SOAK_SECONDS=$PGPOOL_STATS_SOAK_SECONDS} \
+        ${PGPOOL_STATS_FUZZ_SECONDS:+PGPOOL_STATS_FUZZ_SECONDS=$PGPOOL_STATS_FUZZ_SECONDS} \
+        ${PGPOOL_STATS_FUZZ_SEED:+PGPOOL_STATS_FUZZ_SEED=$PGPOOL_STATS_FUZZ_SEED} \
+        prove -I "$PGXS_DIR/src/test/perl" -I test/tap/lib ${PROVE_FLAGS:-} ${TAP_FILES:-test/tap/t/*.pl}
     local rc=$?
     if ((rc != 0)); then
         for log in "$out"/tmp_check/log/*.log; do
