@@ -16,6 +16,7 @@ PACKAGES=(
     python3-sqlalchemy       # the example that sizes its QueuePool from pool_config()
     python3-psycopg-pool     # pool_config()'s psycopg_pool arguments, checked by the real library
     pgbouncer                # pool_config()'s PgBouncer snippet, loaded by a real PgBouncer
+    prometheus-postgres-exporter  # the exporter our queries file is tested with
 )
 
 missing=()
