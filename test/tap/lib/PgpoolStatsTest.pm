@@ -13,7 +13,7 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 
 our @EXPORT = qw(pgpool_node storm ledger_matches_activity ledger_row wait_until connections_sql
-    worker_memory_used);
+    worker_memory_used start_pgbouncer stop_pgbouncer);
 
 my $root = $ENV{PGPOOL_STATS_ROOT} or die "PGPOOL_STATS_ROOT is not set (run tools/test.sh)";
 
@@ -111,6 +111,57 @@ sub worker_memory_used {
         select(undef, undef, undef, 0.1);
     }
     die 'no memory context dump from the worker';
+}
+
+# A real PgBouncer (Debian's pgbouncer) in front of NODE. INI is the
+# configuration up to and inside its [pgbouncer] section; listening, trust
+# authentication for roles app and postgres, transaction pooling and the
+# files are added here. Returns (port, directory); it stops with the test.
+my @bouncers;
+sub start_pgbouncer {
+    my ($node, $name, $ini) = @_;
+    my $dir = "${PostgreSQL::Test::Utils::tmp_check}/pgbouncer_$name";
+    mkdir $dir;
+    my $port = PostgreSQL::Test::Cluster::get_free_port();
+    PostgreSQL::Test::Utils::append_to_file("$dir/pgbouncer.ini", $ini . <<"INI");
+listen_addr = 127.0.0.1
+listen_port = $port
+unix_socket_dir =
+auth_type = trust
+auth_file = $dir/userlist.txt
+admin_users = postgres
+pidfile = $dir/pgbouncer.pid
+logfile = $dir/pgbouncer.log
+pool_mode = transaction
+INI
+    PostgreSQL::Test::Utils::append_to_file("$dir/userlist.txt", qq{"app" ""\n"postgres" ""\n});
+    PostgreSQL::Test::Utils::run_command(['pgbouncer', '-d', "$dir/pgbouncer.ini"]);
+    for (1 .. 50) {
+        last if -s "$dir/pgbouncer.pid";
+        select(undef, undef, undef, 0.1);
+    }
+    die "pgbouncer did not start: " . (-e "$dir/pgbouncer.log" ? slurp_file("$dir/pgbouncer.log") : '')
+        unless -s "$dir/pgbouncer.pid";
+    push @bouncers, "$dir/pgbouncer.pid";
+    return ($port, $dir);
+}
+
+# Stops the PgBouncer of DIR (SIGINT: at once, closing its server
+# connections) and waits until it is gone.
+sub stop_pgbouncer {
+    my ($dir) = @_;
+    my $pidfile = "$dir/pgbouncer.pid";
+    return unless -e $pidfile;
+    my $pid = slurp_file($pidfile) =~ s/\s+//gr;
+    kill 'INT', $pid if $pid;
+    for (1 .. 100) {
+        last unless kill 0, $pid;
+        select(undef, undef, undef, 0.1);
+    }
+}
+
+END {
+    stop_pgbouncer($_ =~ s{/pgbouncer\.pid$}{}r) for @bouncers;
 }
 
 # Polls SQL until it returns 't' (at most the test timeout).

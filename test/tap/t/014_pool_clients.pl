@@ -6,7 +6,6 @@
 use strict;
 use warnings;
 
-use File::Path qw(make_path);
 use JSON::PP;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
@@ -96,49 +95,26 @@ is($formats->{psycopg_pool}{session}{idle_in_transaction_session_timeout}, '6000
 # real PgBouncer.
 recommended();
 my $snippet = $node->safe_psql('postgres', "SELECT pgpool_stats.pool_config('shop-api', 'pgbouncer')");
-my $dir = "${PostgreSQL::Test::Utils::tmp_check}/pgbouncer";
-make_path($dir);
-my $bouncer_port = PostgreSQL::Test::Cluster::get_free_port();
 my $ini = $snippet =~ s/^(postgres = .*)$/$1 . ' host=' . $node->host . ' port=' . $node->port/mer;
 like($ini, qr/ host=/, 'the database entry was completed with host and port');
-append_to_file("$dir/pgbouncer.ini", $ini . <<"INI");
-listen_addr = 127.0.0.1
-listen_port = $bouncer_port
-unix_socket_dir =
-auth_type = trust
-auth_file = $dir/userlist.txt
-admin_users = postgres
-pidfile = $dir/pgbouncer.pid
-logfile = $dir/pgbouncer.log
-pool_mode = transaction
-INI
-append_to_file("$dir/userlist.txt", qq{"app" ""\n"postgres" ""\n});
-my ($out, $err) = run_command(['pgbouncer', '-d', "$dir/pgbouncer.ini"]);
-ok(-e "$dir/pgbouncer.pid" || wait_for_file("$dir/pgbouncer.pid"), 'pgbouncer started with the snippet')
-    or diag slurp_file("$dir/pgbouncer.log");
+my ($bouncer_port, $bouncer_dir) = start_pgbouncer($node, 'snippet', $ini);  # dies if PgBouncer refuses it
 my $admitted_before = ledger_row($node, 'shop-api')->{admitted};
 my $through = `psql -X -At "host=127.0.0.1 port=$bouncer_port user=app dbname=postgres application_name=behind-bouncer" -c "SELECT current_setting('application_name')"`;
 chomp $through;
 is($through, 'behind-bouncer', 'a client connects through pgbouncer (its own application_name is kept)');
 cmp_ok(ledger_row($node, 'shop-api')->{admitted}, '>', $admitted_before,
     'the server connection pgbouncer opened was admitted under the budget of shop-api');
-my $show = `psql -X -At -F , -h 127.0.0.1 -p $bouncer_port -U postgres pgbouncer -c "SHOW DATABASES"`;
-my ($db_line) = grep { /^postgres,/ } split /\n/, $show;
-my @db = split /,/, $db_line // '';
-my @head = split /,/, (`psql -X -A -F , -h 127.0.0.1 -p $bouncer_port -U postgres pgbouncer -c "SHOW DATABASES"` =~ /^(name,.*)$/m)[0] // '';
+my ($head, @rows) = split /\n/,
+    `psql -X -A -F , -h 127.0.0.1 -p $bouncer_port -U postgres pgbouncer -c "SHOW DATABASES"`;
 my %col;
-@col{@head} = @db;
+@col{split /,/, $head} = split /,/, ((grep { /^postgres,/ } @rows)[0] // '');
 is($col{pool_size}, $pool_size, 'pgbouncer runs the recommended pool_size');
 is($col{reserve_pool}, $max_overflow, 'pgbouncer runs max_overflow as its reserve_pool');
 is($col{max_connections}, $pool_size + $max_overflow, 'pgbouncer caps the database at the per-instance total');
-kill 'TERM', slurp_file("$dir/pgbouncer.pid") =~ s/\s+//gr;
 
-sub wait_for_file {
-    my ($f) = @_;
-    for (1 .. 50) { return 1 if -e $f; select(undef, undef, undef, 0.1); }
-    return 0;
-}
-
+stop_pgbouncer($bouncer_dir);
+ok($node->poll_query_until('postgres', connections_sql('shop-api', '=', 0)),
+    "PgBouncer's server connection was released when it stopped");
 ledger_matches_activity($node, 'after every client');
 $node->stop;
 done_testing();
