@@ -14,10 +14,10 @@ PGFILEDESC  = "pgpool_stats - connection budgets per application"
 
 CORE_OBJS   = src/core/admission.o src/core/ledger.o src/core/census.o src/core/history.o \
               src/core/prometheus.o src/core/snapshot.o src/core/reaper.o src/core/recommender.o \
-              src/core/pool_config.o
+              src/core/pool_config.o src/core/report.o
 SHELL_OBJS  = src/pgpool_stats.o src/ledger_shmem.o src/admission_hook.o src/budget_sync.o \
               src/backend_states.o src/snapshot_file.o src/worker.o src/views.o src/sql_boundary.o \
-              src/reaper.o src/recommendations.o
+              src/reaper.o src/recommendations.o src/report.o
 OBJS        = $(SHELL_OBJS) $(CORE_OBJS)
 
 # pg_regress suites (tools/test runs them on a temporary instance with the
@@ -38,7 +38,7 @@ PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
 # The core must not see PostgreSQL: compile it without the server's include path.
-CORE_CXXFLAGS = -std=c++17 -O2 -g -fPIC -Isrc $(WARNINGS) $(if $(WERROR),-Werror)
+CORE_CXXFLAGS = -std=c++17 -O2 -D_FORTIFY_SOURCE=2 -g -fPIC -Isrc $(WARNINGS) $(if $(WERROR),-Werror)
 src/core/%.o: src/core/%.cpp src/core/*.hpp
 	$(CXX) $(CORE_CXXFLAGS) -c -o $@ $<
 

@@ -464,6 +464,14 @@ LANGUAGE C VOLATILE PARALLEL RESTRICTED;
 COMMENT ON FUNCTION pgpool_stats.pool_config(text, text, int) IS
     'recommend() of one application as ready-to-paste settings for json, sqlalchemy, hikaricp, asyncpg, psycopg_pool or pgbouncer';
 
+CREATE FUNCTION pgpool_stats.report("window" interval DEFAULT '1 hour')
+RETURNS text
+AS 'MODULE_PATHNAME', 'pgpool_stats_report_1_0'
+LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+
+COMMENT ON FUNCTION pgpool_stats.report(interval) IS
+    'A self-contained HTML page: connections and active sessions per application over the window, budgets and reservations drawn on them, findings and recommendations beside them';
+
 ------------------------------------------------------------------------------
 -- Privileges: reading is for pg_monitor; changing state is the superuser's
 -- to grant.
@@ -488,6 +496,7 @@ REVOKE ALL ON FUNCTION
     pgpool_stats.reap(text, interval, boolean),
     pgpool_stats.recommend(text, interval, int, float8),
     pgpool_stats.pool_config(text, text, int),
+    pgpool_stats.report(interval),
     pgpool_stats.reset(text)
 FROM PUBLIC;
 
@@ -498,4 +507,5 @@ GRANT EXECUTE ON FUNCTION pgpool_stats.applications_snapshot(), pgpool_stats.cap
     pgpool_stats.history_snapshot(), pgpool_stats.history_minutes_snapshot(),
     pgpool_stats.metrics(), pgpool_stats.reaped_snapshot(),
     pgpool_stats.recommend(text, interval, int, float8),
-    pgpool_stats.pool_config(text, text, int) TO pg_monitor;
+    pgpool_stats.pool_config(text, text, int),
+    pgpool_stats.report(interval) TO pg_monitor;

@@ -81,14 +81,21 @@ int32 gather(const LiveApplications& live, int32 k, const HistoryCopy& h, const 
     return in->ticks;
 }
 
-// What every recommendation of one call is computed from: copies taken once.
-struct Observed {
-    HistoryCopy history;
-    LiveApplications live;
-    HistoryNames names;
-    TimestampTz now;
-    TimestampTz from;  // the window's start, never before the oldest history row
-};
+// instances: NULL means observed; otherwise at least 1.
+int32 instances_argument(FunctionCallInfo fcinfo, int arg) {
+    if (PG_ARGISNULL(arg)) return 0;
+    const int32 instances = PG_GETARG_INT32(arg);
+    if (instances < 1)
+        ereport(ERROR,
+                (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("instances must be at least 1"),
+                 errdetail("instances is %d.", instances),
+                 errhint("Leave it NULL to use the number of client addresses observed.")));
+    return instances;
+}
+
+}  // namespace
+
+namespace pgpool_stats {
 
 Observed observe(int64 window_us) {
     Observed o;
@@ -108,8 +115,6 @@ bool is_other_row(const Observed& o, int32 k) {
            o.live.ledger.numbers[k] == core::kOtherEntry;
 }
 
-// The recommendation for the application at live row k; instances 0 means
-// "as observed". Sets *ticks to the window's ticks.
 core::Recommendation recommend_row(const Observed& o, int32 k, int32 instances, double target,
                                    int32* ticks) {
     const core::ApplicationEntry& e = o.live.ledger.entries[k];
@@ -133,19 +138,7 @@ core::Recommendation recommend_row(const Observed& o, int32 k, int32 instances, 
     return core::recommend(in);
 }
 
-// instances: NULL means observed; otherwise at least 1.
-int32 instances_argument(FunctionCallInfo fcinfo, int arg) {
-    if (PG_ARGISNULL(arg)) return 0;
-    const int32 instances = PG_GETARG_INT32(arg);
-    if (instances < 1)
-        ereport(ERROR,
-                (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("instances must be at least 1"),
-                 errdetail("instances is %d.", instances),
-                 errhint("Leave it NULL to use the number of client addresses observed.")));
-    return instances;
-}
-
-}  // namespace
+}  // namespace pgpool_stats
 
 PGPOOL_STATS_SQL_FUNCTION(pgpool_stats_recommend_1_0) {
     const bool one = !PG_ARGISNULL(0);

@@ -17,6 +17,7 @@ extern "C" {
 #include "core/census.hpp"
 #include "core/history.hpp"
 #include "core/ledger.hpp"
+#include "core/recommender.hpp"
 #include "core/reaper.hpp"
 
 namespace pgpool_stats {
@@ -114,6 +115,22 @@ LedgerCopy copy_ledger();
 LiveApplications live_applications();
 HistoryNames history_names(const LedgerCopy& ledger);
 HistoryCopy copy_history();
+
+// recommendations.cpp: what every recommendation (and the report) of one call
+// is computed from, copied once.
+struct Observed {
+    HistoryCopy history;
+    LiveApplications live;
+    HistoryNames names;
+    TimestampTz now;
+    TimestampTz from;  // the window's start, never before the oldest history row
+};
+Observed observe(int64 window_us);
+bool is_other_row(const Observed& o, int32 k);  // the ledger's own "(other)" row
+// The recommendation for the application at live row k; instances 0 means
+// "as observed". Sets *ticks to the window's ticks.
+core::Recommendation recommend_row(const Observed& o, int32 k, int32 instances, double target,
+                                   int32* ticks);
 
 // ledger_shmem.cpp
 void install_shmem_hooks();
