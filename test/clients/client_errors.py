@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """What real client libraries see when pgpool_stats refuses a login or reaps
-a session. For each of asyncpg and psycopg2:
+a session. For each of asyncpg, psycopg2 and SQLAlchemy (over psycopg2):
 
   refused  log in as --app, whose budget is full: the exception class, its
            SQLSTATE as the library exposes it, the message;
@@ -8,7 +8,7 @@ a session. For each of asyncpg and psycopg2:
            idle_in_transaction_timeout), BEGIN, run a query, sit idle in the
            transaction for --idle seconds, then run another query.
 
-Prints one JSON object: {"asyncpg": {"refused": {...}, "reaped": {...}}, "psycopg2": {...}}.
+Prints one JSON object: {"asyncpg": {"refused": {...}, "reaped": {...}}, "psycopg2": {...}, ...}.
 """
 import argparse
 import asyncio
@@ -17,6 +17,7 @@ import time
 
 import asyncpg
 import psycopg2
+import sqlalchemy
 
 
 def describe(e):
@@ -68,6 +69,44 @@ def with_psycopg2(args):
     return out
 
 
+def with_sqlalchemy(args):
+    dsn = "host=%s port=%d user=%s dbname=postgres" % (args.host, args.port, args.user)
+    out = {}
+
+    def engine(app, **kw):
+        return sqlalchemy.create_engine(
+            "postgresql+psycopg2://", creator=lambda: psycopg2.connect(dsn, application_name=app),
+            **kw)
+
+    try:
+        with engine(args.app).connect():
+            pass
+        out["refused"] = {"class": None}
+    except Exception as e:
+        out["refused"] = describe(e)
+    reaped = engine(args.reaped_app, pool_size=1, max_overflow=0)
+    conn = reaped.connect()
+    conn.execute(sqlalchemy.text("SELECT 1"))  # opens the transaction (autobegin)
+    time.sleep(args.idle)
+    try:
+        conn.execute(sqlalchemy.text("SELECT 1"))
+        out["reaped"] = {"class": None}
+    except Exception as e:
+        out["reaped"] = describe(e)
+    conn.invalidate()
+    # With pool_pre_ping the pool replaces a reaped connection before use.
+    # (Returned to the pool after the reap, the dead connection is discarded
+    # by the pool's reset; checked out again, pre-ping gives a fresh one.)
+    pinged = engine(args.reaped_app, pool_size=1, max_overflow=0, pool_pre_ping=True)
+    c = pinged.connect()
+    c.execute(sqlalchemy.text("SELECT 1"))
+    time.sleep(args.idle)
+    c.close()
+    with pinged.connect() as c:
+        out["pre_ping_after_reap"] = c.execute(sqlalchemy.text("SELECT 42")).scalar()
+    return out
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--host", required=True)
@@ -78,7 +117,7 @@ def main():
     p.add_argument("--idle", type=float, default=3)
     args = p.parse_args()
     print(json.dumps({"asyncpg": asyncio.run(with_asyncpg(args)),
-                      "psycopg2": with_psycopg2(args)}))
+                      "psycopg2": with_psycopg2(args), "sqlalchemy": with_sqlalchemy(args)}))
 
 
 if __name__ == "__main__":

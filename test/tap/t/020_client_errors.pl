@@ -1,5 +1,6 @@
 # What real clients see when pgpool_stats refuses a login or reaps a session:
-# asyncpg, psycopg2 (test/clients/client_errors.py) and libpq through psql.
+# asyncpg, psycopg2, SQLAlchemy (test/clients/client_errors.py) and libpq
+# through psql.
 # The table in docs/clients.md is this test's output.
 use strict;
 use warnings;
@@ -37,6 +38,12 @@ like($p->{refused}{message}, qr/FATAL:  too many connections for application "fu
     'psycopg2: ... whose message carries the server FATAL (libpq exposes no SQLSTATE for a failed login)');
 ok($p->{reaped}{class}, "psycopg2: the reaped session's next query fails ($p->{reaped}{class}: $p->{reaped}{message})");
 
+my $q = $seen->{sqlalchemy};
+is($q->{refused}{class}, 'sqlalchemy.exc.OperationalError', 'SQLAlchemy: a refused login raises its OperationalError');
+like($q->{refused}{message}, qr/too many connections for application "full"/, 'SQLAlchemy: ... with the server FATAL');
+is($q->{reaped}{class}, 'sqlalchemy.exc.OperationalError', "SQLAlchemy: the reaped session's next query fails");
+is($q->{pre_ping_after_reap}, 42, 'SQLAlchemy: with pool_pre_ping the pool replaces the reaped connection');
+
 # libpq through psql: the message, DETAIL and HINT, and exit status 2.
 my ($rc, $stdout, $stderr) = $node->psql('postgres', 'SELECT 1',
     connstr => $node->connstr('postgres') . ' user=app application_name=full');
@@ -47,9 +54,9 @@ like($stderr, qr/HINT:  .*pgpool_stats\.set_budget\('full'/, 'psql: its HINT');
 
 is($node->safe_psql('postgres', q{
     SELECT count(*) FROM pgpool_stats.reaped
-    WHERE application_name = 'leaky' AND reason = 'idle_in_transaction' AND action = 'terminated'}), 2,
-    'both reaped sessions are in pgpool_stats.reaped');
-is(ledger_row($node, 'full')->{rejected}, 3, 'the three refusals are counted');
+    WHERE application_name = 'leaky' AND reason = 'idle_in_transaction' AND action = 'terminated'}), 4,
+    'the four reaped sessions are in pgpool_stats.reaped');
+is(ledger_row($node, 'full')->{rejected}, 4, 'the four refusals are counted');
 ledger_matches_activity($node, 'after the clients');
 $node->stop;
 done_testing();
