@@ -56,6 +56,7 @@ my @calls = (
     sub { sprintf "SELECT length(pgpool_stats.pool_config(%s, %s, %s))",
         pick(@names), pick(@clients), pick(@ints) },
     sub { "SELECT length(pgpool_stats.metrics())" },
+    sub { sprintf "SELECT length(pgpool_stats.report(%s::interval))", pick(@intervals) },
     sub { sprintf "SELECT count(*) FROM pgpool_stats.%s",
         pick(qw(applications capacity history history_minutes reaped recommendations)) },
     sub { sprintf "UPDATE pgpool_stats.budget SET max_connections = %s, reserved_connections = %s "
