@@ -17,6 +17,10 @@ PACKAGES=(
     python3-psycopg-pool     # pool_config()'s psycopg_pool arguments, checked by the real library
     pgbouncer                # pool_config()'s PgBouncer snippet, loaded by a real PgBouncer
     prometheus-postgres-exporter  # the exporter our queries file is tested with
+    chromium                 # renders report() headless in the tests
+    fonts-dejavu-core        # the report's font
+    debhelper                # builds the Debian package (tools/test.sh package)
+    postgresql-server-dev-all  # pg_buildext, for the Debian package
 )
 
 missing=()

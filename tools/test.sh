@@ -4,7 +4,7 @@
 # clusters. Installs what is missing, builds with warnings as errors, installs.
 #
 #   tools/test.sh             everything
-#   tools/test.sh unit tap    only those suites (unit, regress, tap)
+#   tools/test.sh unit tap    only those suites (unit, regress, tap, package)
 #
 # TAP_FILES picks TAP files (default test/tap/t/*.pl); PGPOOL_STATS_SOAK_SECONDS
 # and PGPOOL_STATS_FUZZ_SECONDS size the soak (90) and fuzz (20) runs, and
@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 source tools/lib.sh
 
 suites=("$@")
-((${#suites[@]})) || suites=(unit regress tap)
+((${#suites[@]})) || suites=(unit regress tap package)
 
 bash tools/deps.sh || exit 1
 build_and_install || { echo "build failed"; exit 1; }
@@ -57,6 +57,29 @@ run_tap() {
         done
     fi
     return $rc
+}
+
+# The Debian package (debian/), built from the committed tree (git archive
+# HEAD) in the scratch folder; it must hold the library and the SQL files.
+run_package() {
+    local out="$scratch/package" src="$scratch/package/pgpool-stats-1.0.0"
+    mkdir -p "$src"
+    git archive --format=tar HEAD | tar -x -C "$src" || return 1
+    if ! (cd "$src" && dpkg-buildpackage -us -uc -b >"$out/build.log" 2>&1); then
+        tail -n 40 "$out/build.log"; return 1
+    fi
+    local deb
+    deb=$(ls "$out"/postgresql-15-pgpool-stats_*_*.deb | grep -v dbgsym)
+    echo "built $(basename "$deb")"
+    local listing
+    listing=$(dpkg -c "$deb")
+    local f missing=0
+    for f in usr/lib/postgresql/15/lib/pgpool_stats.so \
+             usr/share/postgresql/15/extension/pgpool_stats.control \
+             usr/share/postgresql/15/extension/pgpool_stats--1.0.sql; do
+        if grep -q "\./$f\$" <<<"$listing"; then echo "  contains /$f"; else echo "  MISSING /$f"; missing=1; fi
+    done
+    return $missing
 }
 
 passed=0 failed=0 failed_names=()
