@@ -61,4 +61,9 @@ say "Sessions ended; the ledger is back to the demo's own session"
 sql -c "SELECT application_name, connections, peak_connections AS peak, admitted, rejected,
                round(avg_session_seconds::numeric, 1) AS avg_session_s
         FROM pgpool_stats.applications ORDER BY application_name"
+say "What the server saw, as SQLAlchemy settings for the two checkout instances (pgpool_stats.pool_config)"
+sql -XAtq -c "SELECT pgpool_stats.pool_config('checkout', 'sqlalchemy', instances => 2)"
+sql -XAtq -c "SELECT pgpool_stats.report('1 hour')" > "$dir/report.html"
+say "And as an HTML report ($(wc -c < "$dir/report.html") bytes; kept as ./pgpool_stats-demo-report.html)"
+cp "$dir/report.html" ./pgpool_stats-demo-report.html
 say "Done; the throwaway cluster is removed. Next: the SQL in five minutes, in README.md."
