@@ -8,19 +8,6 @@ namespace pgpool_stats::core {
 
 namespace {
 
-struct ClientName {
-    const char* name;
-    PoolClient client;
-};
-constexpr ClientName kClients[] = {
-    {"json", PoolClient::kJson},
-    {"sqlalchemy", PoolClient::kSqlAlchemy},
-    {"hikaricp", PoolClient::kHikariCP},
-    {"asyncpg", PoolClient::kAsyncpg},
-    {"psycopg_pool", PoolClient::kPsycopgPool},
-    {"pgbouncer", PoolClient::kPgBouncer},
-};
-
 // Appends to a caller's buffer like snprintf: counts what does not fit.
 class Text {
 public:
@@ -213,10 +200,25 @@ void pgbouncer(Text& t, const PoolConfigInput& in) {
         t.addf("idle_transaction_timeout = %d\n", r.idle_in_transaction_timeout_seconds);
 }
 
+// Every client: its SQL name and the writer of its format.
+struct ClientFormat {
+    const char* name;
+    PoolClient client;
+    void (*write)(Text&, const PoolConfigInput&);
+};
+constexpr ClientFormat kClients[] = {
+    {"json", PoolClient::kJson, json},
+    {"sqlalchemy", PoolClient::kSqlAlchemy, sqlalchemy},
+    {"hikaricp", PoolClient::kHikariCP, hikaricp},
+    {"asyncpg", PoolClient::kAsyncpg, asyncpg},
+    {"psycopg_pool", PoolClient::kPsycopgPool, psycopg_pool},
+    {"pgbouncer", PoolClient::kPgBouncer, pgbouncer},
+};
+
 }  // namespace
 
 bool parse_pool_client(const char* name, PoolClient* out) noexcept {
-    for (const ClientName& c : kClients) {
+    for (const ClientFormat& c : kClients) {
         if (std::strcmp(name, c.name) == 0) {
             *out = c.client;
             return true;
@@ -232,26 +234,8 @@ const char* pool_client_names() noexcept {
 size_t write_pool_config(PoolClient client, const PoolConfigInput& in, char* out,
                          size_t capacity) noexcept {
     Text t(out, capacity);
-    switch (client) {
-        case PoolClient::kJson:
-            json(t, in);
-            break;
-        case PoolClient::kSqlAlchemy:
-            sqlalchemy(t, in);
-            break;
-        case PoolClient::kHikariCP:
-            hikaricp(t, in);
-            break;
-        case PoolClient::kAsyncpg:
-            asyncpg(t, in);
-            break;
-        case PoolClient::kPsycopgPool:
-            psycopg_pool(t, in);
-            break;
-        case PoolClient::kPgBouncer:
-            pgbouncer(t, in);
-            break;
-    }
+    for (const ClientFormat& c : kClients)
+        if (c.client == client) c.write(t, in);
     return t.length();
 }
 
