@@ -89,8 +89,12 @@ BEGIN
     END IF;
     -- Reservations are guarantees, so together they must fit in the server.
     -- Checked when a budget is written; a smaller max_connections later shows
-    -- in pgpool_stats.capacity (free_unreserved) instead.
+    -- in pgpool_stats.capacity (free_unreserved) instead. Writers of
+    -- reservations are serialized by a transaction advisory lock, so two
+    -- concurrent ones cannot each fit alone and overflow together (the
+    -- second waits for the first to end, then sees its row).
     IF NEW.reserved_connections > 0 THEN
+        PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('pgpool_stats.reservations'));
         DECLARE
             capacity int := current_setting('max_connections')::int
                             - current_setting('superuser_reserved_connections')::int;

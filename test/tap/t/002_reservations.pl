@@ -51,5 +51,31 @@ is($noisy->{peak_connections}, 20, 'noisy never held more than the unreserved sl
 wait_until($node, q{SELECT connections = 0 FROM pgpool_stats.applications WHERE application_name = 'noisy'},
     'the killed holder\'s sessions are released');
 ledger_matches_activity($node, 'after the reservation test');
+
+# Two transactions reserve at once, each fitting alone (capacity 27, 2 taken
+# by the tests' tooling) but not together: the second waits for the first
+# and is refused once it commits.
+$node->safe_psql('postgres', q{SELECT pgpool_stats.set_budget('critical', 5, 0)});
+my ($in1, $out1, $err1, $in2, $out2, $err2) = ("BEGIN;\nSELECT pgpool_stats.set_budget('first', 15, 15);\n", '', '', '', '', '');
+my $first = IPC::Run::start(['psql', '-X', '-q', '-d', $node->connstr('postgres')],
+    '<', \$in1, '>', \$out1, '2>', \$err1);
+$first->pump while length $in1;
+wait_until($node, q{SELECT count(*) = 1 FROM pg_stat_activity WHERE state = 'idle in transaction'},
+    'the first reservation is written, not committed');
+$in2 = "SELECT pgpool_stats.set_budget('second', 15, 15);\n";
+my $second = IPC::Run::start(['psql', '-X', '-q', '-d', $node->connstr('postgres')],
+    '<', \$in2, '>', \$out2, '2>', \$err2);
+$second->pump while length $in2;
+wait_until($node, q{SELECT count(*) = 1 FROM pg_stat_activity WHERE wait_event = 'advisory'},
+    'the second reservation waits for the first');
+$in1 .= "COMMIT;\n";
+$first->finish;
+$second->finish;
+like($err2, qr/reservations would exceed the server's capacity/,
+    'once the first committed, the second is refused');
+is($node->safe_psql('postgres',
+    q{SELECT string_agg(application_name || '=' || reserved_connections, ',' ORDER BY 1)
+      FROM pgpool_stats.budget WHERE reserved_connections > 0}), "$tooling=2,first=15",
+    'only the first reservation stands');
 $node->stop;
 done_testing();
