@@ -7,7 +7,7 @@
 #   tools/test.sh unit tap    only those suites (unit, regress, tap, package)
 #
 # TAP_FILES picks TAP files (default test/tap/t/*.pl); PGPOOL_STATS_SOAK_SECONDS
-# and PGPOOL_STATS_FUZZ_SECONDS size the soak (90) and fuzz (20) runs, and
+# and PGPOOL_STATS_FUZZ_SECONDS size the soak (180) and fuzz (20) runs, and
 # PGPOOL_STATS_FUZZ_SEED replays a fuzz run. tools/soak.sh runs a long soak.
 set -uo pipefail
 cd "$(dirname "$0")/.."
