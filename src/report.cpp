@@ -118,8 +118,9 @@ PGPOOL_STATS_SQL_FUNCTION(pgpool_stats_report_1_0) {
     core::ReportInput in{};
     in.from_us = o.from;
     in.to_us = o.now;
-    in.from_label = pstrdup(timestamptz_to_str(o.from));
-    in.to_label = pstrdup(timestamptz_to_str(o.now));
+    // Labels to the second: microseconds only clutter the axis.
+    in.from_label = pstrdup(timestamptz_to_str(o.from - o.from % USECS_PER_SEC));
+    in.to_label = pstrdup(timestamptz_to_str(o.now - o.now % USECS_PER_SEC));
     in.generated_label = in.to_label;
     in.capacity = o.live.ledger.capacity.capacity;
     in.connections = o.live.ledger.capacity.connections;
