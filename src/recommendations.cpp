@@ -37,22 +37,20 @@ constexpr int32 kMaxTicks =
     50 * 1000 * 1000;  // 200 MB of ticks at most: a window that large is refused
 
 // Fills `in` for the application at live row k. Returns the window's ticks.
-int32 gather(const LiveApplications& live, int32 k, const HistoryCopy& h, const HistoryNames& names,
-             TimestampTz from, core::DemandInput* in) {
+int32 gather(const Observed& o, int32 k, core::DemandInput* in) {
+    const HistoryCopy& h = o.history;
+    const TimestampTz from = o.from;
     const int64 tick = static_cast<int64>(guc_sample_interval_ms) * 1000;
-    const TimestampTz now = GetCurrentTimestamp();
-    int64 ticks = (now - from) / tick;
+    int64 ticks = (o.now - from) / tick;
     if (ticks > kMaxTicks) ticks = kMaxTicks;
     int32* active = static_cast<int32*>(palloc0(sizeof(int32) * (ticks + 1)));
-    const char* me = live.ledger.entries[k].name;
-    const TimestampTz fine_from = h.n_samples > 0 ? h.samples[0].sample_time : now;
+    const TimestampTz fine_from = h.n_samples > 0 ? h.samples[0].sample_time : o.now;
     int64 filled = 0;
 
     for (int32 r = 0; r < h.n_rollups && filled < ticks; ++r) {
         const core::HistoryRollup& m = h.rollups[r];
         if (m.minute < from || m.minute + USECS_PER_MINUTE > fine_from) continue;
-        const char* name = names.name_of(m.entry, m.incarnation);
-        if (name == nullptr || strcmp(name, me) != 0) continue;
+        if (o.names.row_of(m.entry, m.incarnation) != k) continue;
         const int32 mean = static_cast<int32>(std::lround(m.mean(core::kActive)));
         for (int32 t = 0; t < m.samples && filled < ticks; ++t)
             active[filled++] = t == 0 ? m.max[core::kActive] : mean;
@@ -66,8 +64,7 @@ int32 gather(const LiveApplications& live, int32 k, const HistoryCopy& h, const 
     for (int32 s = 0; s < h.n_samples && filled < ticks; ++s) {
         const core::HistorySample& x = h.samples[s];
         if (x.sample_time < from) continue;
-        const char* name = names.name_of(x.entry, x.incarnation);
-        if (name == nullptr || strcmp(name, me) != 0) continue;
+        if (o.names.row_of(x.entry, x.incarnation) != k) continue;
         active[filled++] = x.gauge[core::kActive];
         in->connection_ticks += x.gauge[core::kConnections];
         in->idle_in_transaction_ticks += x.gauge[core::kIdleInTransaction];
@@ -111,15 +108,14 @@ Observed observe(int64 window_us) {
 }
 
 bool is_other_row(const Observed& o, int32 k) {
-    return strcmp(o.live.ledger.entries[k].name, core::kOtherName) == 0 &&
-           o.live.ledger.numbers[k] == core::kOtherEntry;
+    return o.live.ledger.numbers[k] == core::kOtherEntry;
 }
 
 core::Recommendation recommend_row(const Observed& o, int32 k, int32 instances, double target,
                                    int32* ticks) {
     const core::ApplicationEntry& e = o.live.ledger.entries[k];
     core::DemandInput in{};
-    gather(o.live, k, o.history, o.names, o.from, &in);
+    gather(o, k, &in);
     in.peak_connections = e.peak_connections;
     in.peak_active = std::max(in.peak_active, e.peak_active);
     in.connects_per_second = e.connects_per_second;

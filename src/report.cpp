@@ -25,10 +25,6 @@ constexpr int32 kReportApplications = 30;
 void gather_points(const Observed& o, core::ReportPoint** points, int32* n_points) {
     const int32 rows = o.live.ledger.n;
     const int64 tick = static_cast<int64>(guc_sample_interval_ms) * 1000;
-    const auto row_of = [&](int32 entry, uint32 incarnation) -> int32 {
-        if (o.names.name_of(entry, incarnation) == nullptr) return -1;
-        return o.names.row_of_entry[entry];
-    };
     const TimestampTz fine_from =
         o.history.n_samples > 0 ? o.history.samples[0].sample_time : o.now;
     for (int pass = 0; pass < 2; ++pass) {
@@ -41,7 +37,7 @@ void gather_points(const Observed& o, core::ReportPoint** points, int32* n_point
         for (int32 r = 0; r < o.history.n_rollups; ++r) {
             const core::HistoryRollup& m = o.history.rollups[r];
             if (m.minute + USECS_PER_MINUTE <= o.from || m.minute >= fine_from) continue;
-            const int32 k = row_of(m.entry, m.incarnation);
+            const int32 k = o.names.row_of(m.entry, m.incarnation);
             if (k < 0) continue;
             if (pass == 1)
                 points[k][n_points[k]] = {m.minute, m.minute + USECS_PER_MINUTE,
@@ -51,7 +47,7 @@ void gather_points(const Observed& o, core::ReportPoint** points, int32* n_point
         for (int32 s = 0; s < o.history.n_samples; ++s) {
             const core::HistorySample& x = o.history.samples[s];
             if (x.sample_time + tick <= o.from) continue;
-            const int32 k = row_of(x.entry, x.incarnation);
+            const int32 k = o.names.row_of(x.entry, x.incarnation);
             if (k < 0) continue;
             if (pass == 1)
                 points[k][n_points[k]] = {x.sample_time, x.sample_time + tick,
@@ -59,11 +55,6 @@ void gather_points(const Observed& o, core::ReportPoint** points, int32* n_point
             ++n_points[k];
         }
     }
-}
-
-const char* budget_mode(const core::ApplicationEntry& e) {
-    if (!e.has_budget) return "";
-    return e.budget.mode == core::BudgetMode::kMonitor ? "monitor" : "enforce";
 }
 
 }  // namespace
@@ -99,7 +90,7 @@ PGPOOL_STATS_SQL_FUNCTION(pgpool_stats_report_1_0) {
         a.has_budget = e.has_budget;
         a.max_connections = e.has_budget ? e.budget.max_connections : core::kNoCap;
         a.reserved_connections = e.has_budget ? e.budget.reserved_connections : 0;
-        a.mode = budget_mode(e);
+        a.mode = e.budget.mode;
         a.connections_now = e.connections;
         a.rejected = e.rejected;
         a.points = points[k];

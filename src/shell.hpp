@@ -96,10 +96,16 @@ struct HistoryNames {
     int32* row_of_entry;  // indexed by entry number: row in ledger->entries, or -1
     int32 entries;
 
+    // The row in ledger->entries of the application a history row belongs
+    // to, or -1.
+    int32 row_of(int32 entry, uint32 incarnation) const {
+        if (entry < 0 || entry >= entries || row_of_entry[entry] < 0) return -1;
+        const int32 row = row_of_entry[entry];
+        return ledger->entries[row].incarnation == incarnation ? row : -1;
+    }
     const char* name_of(int32 entry, uint32 incarnation) const {
-        if (entry < 0 || entry >= entries || row_of_entry[entry] < 0) return nullptr;
-        const core::ApplicationEntry& e = ledger->entries[row_of_entry[entry]];
-        return e.incarnation == incarnation ? e.name : nullptr;
+        const int32 row = row_of(entry, incarnation);
+        return row < 0 ? nullptr : ledger->entries[row].name;
     }
 };
 

@@ -88,8 +88,7 @@ PGPOOL_STATS_SQL_FUNCTION(pgpool_stats_applications_1_0) {
         nulls[c] = !e.has_budget;
         values[c++] = Int32GetDatum(e.budget.reserved_connections);
         nulls[c] = !e.has_budget;
-        values[c++] = CStringGetTextDatum(e.budget.mode == core::BudgetMode::kMonitor ? "monitor"
-                                                                                      : "enforce");
+        values[c++] = CStringGetTextDatum(core::mode_name(e.budget.mode));
         nulls[c] = !has_utilization;
         values[c++] = Float8GetDatum(
             has_utilization ? static_cast<double>(e.connections) / e.budget.max_connections : 0.0);

@@ -25,6 +25,11 @@ enum class BudgetMode : uint8_t {
     kMonitor = 1,  // everything is admitted, would-be rejections are counted
 };
 
+// The mode as SQL spells it.
+inline const char* mode_name(BudgetMode mode) noexcept {
+    return mode == BudgetMode::kMonitor ? "monitor" : "enforce";
+}
+
 struct Budget {
     int32_t max_connections;       // kNoCap or >= 0
     int32_t reserved_connections;  // >= 0, <= max_connections when capped

@@ -153,7 +153,7 @@ void side(std::string& out, const ReportApplication& a) {
     if (a.has_budget) {
         budget = a.max_connections >= 0 ? std::to_string(a.max_connections) : "no cap";
         budget += " (" + std::to_string(a.reserved_connections) + " reserved, ";
-        budget += a.mode;
+        budget += mode_name(a.mode);
         budget += ")";
     }
     row("budget now", budget);

@@ -26,7 +26,7 @@ struct ReportApplication {
     bool has_budget;
     int32_t max_connections;  // kNoCap: no cap
     int32_t reserved_connections;
-    const char* mode;  // "enforce", "monitor" or "" without budget
+    BudgetMode mode;  // when has_budget
     int32_t connections_now;
     int64_t rejected;
     const ReportPoint* points;  // in any order

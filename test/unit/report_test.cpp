@@ -72,9 +72,10 @@ TEST(Report, OneChartPerApplicationWithItsBudgetAndFindings) {
     r.peak_active = 2;
     r.findings = kFindingOverProvisioned;
     std::vector<ReportApplication> apps = {
-        {"checkout", true, 20, 5, "enforce", 12, 4, points, 1, r, "max_connections 3: ..."},
-        {"<script>alert('x')</script>", false, kNoCap, 0, "", 0, 0, nullptr, 0, Recommendation{},
-         "a & b"},
+        {"checkout", true, 20, 5, BudgetMode::kEnforce, 12, 4, points, 1, r,
+         "max_connections 3: ..."},
+        {"<script>alert('x')</script>", false, kNoCap, 0, BudgetMode::kEnforce, 0, 0, nullptr, 0,
+         Recommendation{}, "a & b"},
     };
     const std::string html = render(input(apps));
     EXPECT_EQ(html.rfind("<!DOCTYPE html>", 0), 0u);
