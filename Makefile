@@ -9,7 +9,7 @@
 
 EXTENSION   = pgpool_stats
 MODULE_big  = pgpool_stats
-DATA        = sql/pgpool_stats--1.0.sql
+DATA        = sql/pgpool_stats--1.0.sql sql/pgpool_stats--1.0--1.1.sql sql/pgpool_stats--1.1.sql
 PGFILEDESC  = "pgpool_stats - connection budgets per application"
 
 CORE_OBJS   = src/core/admission.o src/core/ledger.o src/core/census.o src/core/history.o \

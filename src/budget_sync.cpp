@@ -11,25 +11,42 @@
 //     second, which also covers what no trigger sees (DROP EXTENSION,
 //     replication to a hot standby, disabled triggers). A reload that raced a
 //     commit is detected by the budget generation and retried.
+//
+// Trust: the worker runs as the bootstrap superuser, so it never resolves the
+// table by name and never runs SQL. It reads only the relation that belongs to
+// extension pgpool_stats in its database (found by OID through the extension's
+// catalog entry and pg_depend), an ordinary heap table whose column names and
+// types are checked before any value is read, with a plain sequential scan:
+// no view, rule, policy, function or operator of anyone else's can run. The
+// triggers check that they fire on that same relation. See docs/security.md.
 
 #include "shell.hpp"
 #include "sql_boundary.hpp"
 
 extern "C" {
+#include "access/genam.h"
 #include "access/htup_details.h"
+#include "access/stratnum.h"
+#include "access/table.h"
+#include "access/tableam.h"
 #include "access/xact.h"
-#include "catalog/namespace.h"
+#include "catalog/dependency.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_extension.h"
 #include "catalog/pg_type.h"
 #include "commands/dbcommands.h"
+#include "commands/extension.h"
 #include "commands/trigger.h"
-#include "executor/spi.h"
+#include "executor/tuptable.h"
 #include "miscadmin.h"
-#include "nodes/makefuncs.h"
 #include "storage/proc.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
+#include "utils/fmgroids.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/rel.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 }
@@ -58,54 +75,134 @@ int64 interval_ms(const Interval* iv) {
     return interval_micros(iv) / 1000;
 }
 
-Datum column(HeapTuple tuple, TupleDesc desc, const char* name, bool* isnull) {
-    int attnum = SPI_fnumber(desc, name);
-    if (attnum <= 0)
-        ereport(ERROR, (errcode(ERRCODE_UNDEFINED_COLUMN),
-                        errmsg("pgpool_stats.budget has no column \"%s\"", name),
-                        errhint("The extension's objects were altered; reinstall pgpool_stats.")));
-    return heap_getattr(tuple, attnum, desc, isnull);
+// The columns of pgpool_stats.budget the ledger needs, with the types they
+// must have. Positions are looked up by name in the relation's descriptor
+// (a column added or dropped later moves them), types are checked there.
+enum BudgetColumn {
+    kApplicationName,
+    kMaxConnections,
+    kReservedConnections,
+    kMode,
+    kAdmissionTimeout,
+    kIdleInTransactionTimeout,
+    kIdleSessionTimeout,
+    kAllowedRoles,
+    kBudgetColumns
+};
+struct ExpectedColumn {
+    const char* name;
+    Oid type;
+};
+constexpr ExpectedColumn kExpectedColumns[kBudgetColumns] = {
+    {"application_name", TEXTOID},         {"max_connections", INT4OID},
+    {"reserved_connections", INT4OID},     {"mode", TEXTOID},
+    {"admission_timeout", INTERVALOID},    {"idle_in_transaction_timeout", INTERVALOID},
+    {"idle_session_timeout", INTERVALOID}, {"allowed_roles", NAMEARRAYOID},
+};
+
+// Attribute index (0-based) of every expected column in desc. Returns null
+// when one is missing or has another type, and says which in *problem.
+const char* map_columns(TupleDesc desc, int (&index)[kBudgetColumns]) {
+    for (int c = 0; c < kBudgetColumns; ++c) {
+        index[c] = -1;
+        for (int a = 0; a < desc->natts; ++a) {
+            Form_pg_attribute att = TupleDescAttr(desc, a);
+            if (!att->attisdropped && strcmp(NameStr(att->attname), kExpectedColumns[c].name) == 0)
+                index[c] = a;
+        }
+        if (index[c] < 0) return psprintf("column \"%s\" is missing", kExpectedColumns[c].name);
+        if (TupleDescAttr(desc, index[c])->atttypid != kExpectedColumns[c].type)
+            return psprintf("column \"%s\" is of type %s, not %s", kExpectedColumns[c].name,
+                            format_type_be(TupleDescAttr(desc, index[c])->atttypid),
+                            format_type_be(kExpectedColumns[c].type));
+    }
+    return nullptr;
 }
 
-// One row of pgpool_stats.budget as a NamedBudget. The table's constraints
-// have already refused nonsense; this only converts.
-void budget_from_row(HeapTuple tuple, TupleDesc desc, core::NamedBudget* out) {
+// One row of pgpool_stats.budget (values/nulls by attribute, index from
+// map_columns) as a NamedBudget. The table's constraints have already
+// refused nonsense; this only converts.
+void budget_from_row(const Datum* values, const bool* nulls, const int (&index)[kBudgetColumns],
+                     core::NamedBudget* out) {
+    auto value = [&](BudgetColumn c, bool* isnull) {
+        *isnull = nulls[index[c]];
+        return values[index[c]];
+    };
     bool isnull = false;
-    Datum d = column(tuple, desc, "application_name", &isnull);
+    Datum d = value(kApplicationName, &isnull);
     char* name = isnull ? pstrdup("") : TextDatumGetCString(d);
     core::copy_name(out->application_name, name);
 
     core::Budget& b = out->budget;
     b = core::unlimited_budget();
-    d = column(tuple, desc, "max_connections", &isnull);
+    d = value(kMaxConnections, &isnull);
     b.max_connections = isnull ? core::kNoCap : DatumGetInt32(d);
-    d = column(tuple, desc, "reserved_connections", &isnull);
+    d = value(kReservedConnections, &isnull);
     b.reserved_connections = isnull ? 0 : DatumGetInt32(d);
-    d = column(tuple, desc, "mode", &isnull);
+    d = value(kMode, &isnull);
     b.mode = (!isnull && strcmp(TextDatumGetCString(d), "monitor") == 0)
                  ? core::BudgetMode::kMonitor
                  : core::BudgetMode::kEnforce;
-    d = column(tuple, desc, "admission_timeout", &isnull);
+    d = value(kAdmissionTimeout, &isnull);
     b.admission_timeout_ms = isnull ? 0 : interval_ms(DatumGetIntervalP(d));
-    d = column(tuple, desc, "idle_in_transaction_timeout", &isnull);
+    d = value(kIdleInTransactionTimeout, &isnull);
     b.idle_in_transaction_timeout_ms = isnull ? -1 : interval_ms(DatumGetIntervalP(d));
-    d = column(tuple, desc, "idle_session_timeout", &isnull);
+    d = value(kIdleSessionTimeout, &isnull);
     b.idle_session_timeout_ms = isnull ? -1 : interval_ms(DatumGetIntervalP(d));
 
-    d = column(tuple, desc, "allowed_roles", &isnull);
+    d = value(kAllowedRoles, &isnull);
     if (!isnull) {
         ArrayType* roles = DatumGetArrayTypeP(d);
         Datum* elems = nullptr;
-        bool* nulls = nullptr;
+        bool* elem_nulls = nullptr;
         int n = 0;
-        deconstruct_array(roles, NAMEOID, NAMEDATALEN, false, TYPALIGN_CHAR, &elems, &nulls, &n);
+        deconstruct_array(roles, NAMEOID, NAMEDATALEN, false, TYPALIGN_CHAR, &elems, &elem_nulls,
+                          &n);
         b.allowed_role_count = 0;
         for (int k = 0; k < n && b.allowed_role_count < core::kMaxAllowedRoles; ++k) {
-            if (nulls[k]) continue;
+            if (elem_nulls[k]) continue;
             core::copy_name(b.allowed_roles[b.allowed_role_count++],
                             NameStr(*DatumGetName(elems[k])));
         }
     }
+}
+
+// The schema of an extension, from pg_extension (PostgreSQL 15 does not
+// export get_extension_schema()).
+Oid schema_of_extension(Oid extension) {
+    Relation catalog = table_open(ExtensionRelationId, AccessShareLock);
+    ScanKeyData key;
+    ScanKeyInit(&key, Anum_pg_extension_oid, BTEqualStrategyNumber, F_OIDEQ,
+                ObjectIdGetDatum(extension));
+    SysScanDesc scan = systable_beginscan(catalog, ExtensionOidIndexId, true, nullptr, 1, &key);
+    HeapTuple tuple = systable_getnext(scan);
+    const Oid schema =
+        HeapTupleIsValid(tuple) ? ((Form_pg_extension)GETSTRUCT(tuple))->extnamespace : InvalidOid;
+    systable_endscan(scan);
+    table_close(catalog, AccessShareLock);
+    return schema;
+}
+
+// The extension's own budget table in this database, by OID: the relation
+// named budget in the extension's schema that is a member of the extension
+// and an ordinary table. InvalidOid, with the reason in *problem, otherwise.
+// Nothing here resolves a name through search_path.
+Oid extension_budget_table(const char** problem) {
+    const Oid extension = get_extension_oid("pgpool_stats", true);
+    if (!OidIsValid(extension)) {
+        *problem = "extension pgpool_stats is not created in this database";
+        return InvalidOid;
+    }
+    const Oid relation = get_relname_relid("budget", schema_of_extension(extension));
+    if (!OidIsValid(relation) || getExtensionOfObject(RelationRelationId, relation) != extension) {
+        *problem = "the extension has no table \"budget\" of its own";
+        return InvalidOid;
+    }
+    if (get_rel_relkind(relation) != RELKIND_RELATION) {
+        *problem = "the extension's \"budget\" is not an ordinary table";
+        return InvalidOid;
+    }
+    return relation;
 }
 
 void require_budget_database() {
@@ -145,9 +242,12 @@ StagedChange* stage() {
     return c;
 }
 
-void stage_row(HeapTuple tuple, TupleDesc desc, bool present) {
+void stage_row(HeapTuple tuple, TupleDesc desc, const int (&index)[kBudgetColumns], bool present) {
+    Datum* values = static_cast<Datum*>(palloc(sizeof(Datum) * desc->natts));
+    bool* nulls = static_cast<bool*>(palloc(sizeof(bool) * desc->natts));
+    heap_deform_tuple(tuple, desc, values, nulls);
     StagedChange* c = stage();
-    budget_from_row(tuple, desc, &c->named);
+    budget_from_row(values, nulls, index, &c->named);
     c->has_budget = present;
 }
 
@@ -234,13 +334,51 @@ void on_subxact(SubXactEvent event, SubTransactionId, SubTransactionId, void*) {
 
 }  // namespace
 
-bool budget_table_exists() {
-    RangeVar* rv = makeRangeVar(const_cast<char*>("pgpool_stats"), const_cast<char*>("budget"), -1);
-    return OidIsValid(RangeVarGetRelid(rv, NoLock, true));
+namespace {
+
+// The budgets in the extension's table, read with the active snapshot into
+// palloc'd memory. Null, with the reason in *problem, when the table cannot
+// be trusted: the caller then has no budgets.
+core::NamedBudget* read_budget_table(int* n, const char** problem) {
+    *n = 0;
+    const Oid relid = extension_budget_table(problem);
+    if (!OidIsValid(relid)) return nullptr;
+    Relation rel = try_table_open(relid, AccessShareLock);
+    if (rel == nullptr) {
+        *problem = "the extension's table \"budget\" was dropped meanwhile";
+        return nullptr;
+    }
+    int index[kBudgetColumns];
+    const char* malformed = map_columns(RelationGetDescr(rel), index);
+    if (malformed != nullptr) {
+        *problem = psprintf("the extension's table \"budget\" is malformed: %s", malformed);
+        table_close(rel, AccessShareLock);
+        return nullptr;
+    }
+    int capacity = 16;
+    core::NamedBudget* budgets =
+        static_cast<core::NamedBudget*>(palloc0(sizeof(core::NamedBudget) * capacity));
+    TupleTableSlot* slot = table_slot_create(rel, nullptr);
+    TableScanDesc scan = table_beginscan(rel, GetActiveSnapshot(), 0, nullptr);
+    while (table_scan_getnextslot(scan, ForwardScanDirection, slot)) {
+        if (*n == capacity) {
+            capacity *= 2;
+            budgets = static_cast<core::NamedBudget*>(
+                repalloc(budgets, sizeof(core::NamedBudget) * capacity));
+        }
+        slot_getallattrs(slot);
+        budget_from_row(slot->tts_values, slot->tts_isnull, index, &budgets[(*n)++]);
+    }
+    table_endscan(scan);
+    ExecDropSingleTupleTableSlot(slot);
+    table_close(rel, AccessShareLock);
+    return budgets;
 }
 
+}  // namespace
+
 bool reload_budgets_from_table() {
-    // The generation is read before the query takes its snapshot: a commit
+    // The generation is read before the scan takes its snapshot: a commit
     // applied after this read bumps it and voids the reload; one applied
     // before it is in the snapshot.
     ledger_lock_shared();
@@ -249,23 +387,25 @@ bool reload_budgets_from_table() {
 
     // Read committed: a fresh snapshot, taken after the generation was read.
     PushActiveSnapshot(GetTransactionSnapshot());
-    core::NamedBudget* budgets = nullptr;
     int n = 0;
-    if (budget_table_exists()) {
-        int rc = SPI_execute(
-            "SELECT application_name, max_connections, reserved_connections, mode, "
-            "admission_timeout, idle_in_transaction_timeout, idle_session_timeout, allowed_roles "
-            "FROM pgpool_stats.budget",
-            true, 0);
-        if (rc != SPI_OK_SELECT)
-            ereport(ERROR, (errmsg("pgpool_stats: reading pgpool_stats.budget failed: %s",
-                                   SPI_result_code_string(rc))));
-        n = static_cast<int>(SPI_processed);
-        budgets = static_cast<core::NamedBudget*>(palloc0(sizeof(core::NamedBudget) * (n + 1)));
-        for (int k = 0; k < n; ++k)
-            budget_from_row(SPI_tuptable->vals[k], SPI_tuptable->tupdesc, &budgets[k]);
-    }
+    const char* problem = nullptr;
+    core::NamedBudget* budgets = read_budget_table(&n, &problem);
     PopActiveSnapshot();
+
+    // Said once per change of the reason, not every second.
+    static char last_problem[256] = "";
+    if (problem == nullptr) {
+        last_problem[0] = '\0';
+    } else if (strcmp(last_problem, problem) != 0) {
+        strlcpy(last_problem, problem, sizeof last_problem);
+        ereport(LOG, (errmsg("pgpool_stats: no budgets are enforced: %s", problem),
+                      errdetail("Budgets are read from the table of extension pgpool_stats in "
+                                "database \"%s\" (pgpool_stats.database).",
+                                guc_database),
+                      errhint("Run CREATE EXTENSION pgpool_stats in database \"%s\" as a "
+                              "superuser, or reinstall it.",
+                              guc_database)));
+    }
 
     static int last_unplaced = 0;
     int unplaced = 0;
@@ -299,6 +439,20 @@ PGPOOL_STATS_SQL_FUNCTION(pgpool_stats_budget_trigger_1_0) {
     require_shared_memory();
     require_budget_database();
     TriggerData* td = reinterpret_cast<TriggerData*>(fcinfo->context);
+    // Only the extension's own table may stage budgets: anyone else's table
+    // with this trigger would plant budgets for the whole cluster.
+    const char* problem = nullptr;
+    if (RelationGetRelid(td->tg_relation) != extension_budget_table(&problem))
+        ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+                        errmsg("pgpool_stats.budget_trigger() fired on table \"%s\", which is not "
+                               "the budget table of extension pgpool_stats",
+                               RelationGetRelationName(td->tg_relation)),
+                        problem ? errdetail("In this database %s.", problem) : 0));
+    int index[kBudgetColumns];
+    if (const char* malformed = map_columns(RelationGetDescr(td->tg_relation), index))
+        ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+                        errmsg("pgpool_stats.budget is malformed: %s", malformed),
+                        errhint("The extension's objects were altered; reinstall pgpool_stats.")));
 
     if (!callbacks_registered) {
         RegisterXactCallback(on_xact, nullptr);
@@ -311,12 +465,12 @@ PGPOOL_STATS_SQL_FUNCTION(pgpool_stats_budget_trigger_1_0) {
     } else if (TRIGGER_FIRED_FOR_ROW(td->tg_event)) {
         TupleDesc desc = td->tg_relation->rd_att;
         if (TRIGGER_FIRED_BY_DELETE(td->tg_event)) {
-            stage_row(td->tg_trigtuple, desc, false);
+            stage_row(td->tg_trigtuple, desc, index, false);
         } else if (TRIGGER_FIRED_BY_INSERT(td->tg_event)) {
-            stage_row(td->tg_trigtuple, desc, true);
+            stage_row(td->tg_trigtuple, desc, index, true);
         } else if (TRIGGER_FIRED_BY_UPDATE(td->tg_event)) {
-            stage_row(td->tg_trigtuple, desc, false);  // a renamed row leaves its old name
-            stage_row(td->tg_newtuple, desc, true);
+            stage_row(td->tg_trigtuple, desc, index, false);  // a renamed row leaves its old name
+            stage_row(td->tg_newtuple, desc, index, true);
         }
     }
     return PointerGetDatum(nullptr);

@@ -174,11 +174,10 @@ void register_worker();
 void wake_worker();
 
 // budget_sync.cpp
-// Reads pgpool_stats.budget (caller is in a transaction with a snapshot and
-// connected to SPI) and installs it as the whole set of budgets. Returns false
-// when a concurrent commit changed budgets meanwhile (try again).
+// Reads the extension's budget table (caller is in a transaction; no SQL is
+// run) and installs it as the whole set of budgets: none when the table is
+// missing or malformed. Returns false when a concurrent commit changed
+// budgets meanwhile (try again).
 bool reload_budgets_from_table();
-// pgpool_stats.budget exists in this database.
-bool budget_table_exists();
 
 }  // namespace pgpool_stats

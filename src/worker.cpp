@@ -13,7 +13,6 @@
 
 extern "C" {
 #include "access/xact.h"
-#include "executor/spi.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
@@ -58,14 +57,11 @@ void reload_budgets() {
     MemoryContext caller = CurrentMemoryContext;
     SetCurrentStatementStartTimestamp();
     StartTransactionCommand();
-    if (SPI_connect() != SPI_OK_CONNECT)
-        ereport(ERROR, (errmsg("pgpool_stats: SPI_connect failed")));
     pgstat_report_activity(STATE_RUNNING, "pgpool_stats: reloading budgets");
     // No snapshot pushed here: the reload takes its own after reading the
     // budget generation (see budget_sync.cpp).
     for (int attempt = 0; attempt < 3 && !reload_budgets_from_table(); ++attempt) {
     }
-    SPI_finish();
     CommitTransactionCommand();
     pgstat_report_activity(STATE_IDLE, nullptr);
     MemoryContextSwitchTo(caller);
