@@ -67,7 +67,9 @@ void release_session(int, Datum) {
     if (charged_entry < 0 && waiting_entry < 0) return;
     ledger_lock_exclusive();
     if (charged_entry >= 0) {
-        ledger->release(charged_entry, GetCurrentTimestamp() - charged_at);
+        // The slot's entry, not charged_entry: a budget created since may
+        // have moved the session out of "(other)".
+        ledger->release(my_slot().entry, GetCurrentTimestamp() - charged_at);
         memset(&my_slot(), 0, sizeof(SessionSlot));
     }
     if (waiting_entry >= 0) ledger->abandon_wait(waiting_entry);
@@ -184,12 +186,18 @@ TimestampTz admission_deadline(TimestampTz now, int64 admission_timeout_ms) {
 
 void reject(const char* app, const core::AdmissionResult& r) {
     const core::AdmissionFacts& f = r.facts;
+    // Said when admission_timeout would have let the login wait but no slot
+    // outside the reservations was left to wait in.
+    const char* no_wait =
+        r.wait_refused ? " It cannot wait for a slot: waiting would hold a process slot that "
+                         "other applications have reserved."
+                       : "";
     if (r.verdict == core::Verdict::kRejectBudgetFull) {
         ereport(FATAL,
                 (errcode(ERRCODE_TOO_MANY_CONNECTIONS),
                  errmsg("too many connections for application \"%s\"", app),
-                 errdetail("%d of %d connections in use; the budget of \"%s\" allows %d.", f.used,
-                           f.max_connections, app, f.max_connections),
+                 errdetail("%d of %d connections in use; the budget of \"%s\" allows %d.%s", f.used,
+                           f.max_connections, app, f.max_connections, no_wait),
                  errhint("Lower the pool size of the application's instances, or raise its budget "
                          "with pgpool_stats.set_budget('%s', ...).",
                          app)));
@@ -197,11 +205,16 @@ void reject(const char* app, const core::AdmissionResult& r) {
     ereport(FATAL,
             (errcode(ERRCODE_TOO_MANY_CONNECTIONS),
              errmsg("no unreserved connection slot for application \"%s\"", app),
-             errdetail("%d of %d connection slots in use; %lld of the free ones are reserved for "
-                       "other applications.",
+             errdetail("%d of %d connection slots in use%s; %lld of the free ones are reserved "
+                       "for other applications.%s",
                        f.counted_total, f.capacity,
+                       f.waiting_others > 0
+                           ? psprintf(" and %d held by waiting logins", f.waiting_others)
+                           : "",
                        static_cast<long long>(std::min<int64>(
-                           f.others_reserved_unused, std::max(0, f.capacity - f.counted_total)))),
+                           f.others_reserved_unused,
+                           std::max(0, f.capacity - f.counted_total - f.waiting_others))),
+                       no_wait),
              errhint("Give \"%s\" reserved_connections, lower other applications' "
                      "reserved_connections, or raise max_connections.",
                      app)));
@@ -265,6 +278,7 @@ void admit_session(Port* port) {
             SessionSlot& slot = my_slot();
             slot.pid = MyProcPid;
             slot.entry = entry;
+            strlcpy(slot.application_name, app, NAMEDATALEN);
             slot.pgprocno = MyProc->pgprocno;
             slot.client_key = client_key(port);
             slot.charged_at = now;

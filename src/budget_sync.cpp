@@ -279,6 +279,7 @@ void apply_staged_at_commit() {
                                               c.has_budget ? &c.named.budget : nullptr, now))
             ++unplaced;
     }
+    rehome_overflow_sessions();
     ledger_unlock();
     ConditionVariableBroadcast(&shared->ledger_changed);
     if (unplaced > 0) {
@@ -333,6 +334,20 @@ void on_subxact(SubXactEvent event, SubTransactionId, SubTransactionId, void*) {
 }
 
 }  // namespace
+
+void rehome_overflow_sessions() {
+    // Only while the table is or was full; a budget change is rare, a scan
+    // of the session slots short.
+    if (ledger->entry(core::kOtherEntry).connections == 0) return;
+    for (int k = 0; k < MaxBackends; ++k) {
+        SessionSlot& slot = session_slots[k];
+        if (slot.pid == 0 || slot.entry != core::kOtherEntry) continue;
+        const int32 own = ledger->find(slot.application_name);
+        if (own <= 0) continue;
+        ledger->move_session(core::kOtherEntry, own);
+        slot.entry = own;
+    }
+}
 
 namespace {
 
@@ -408,15 +423,35 @@ bool reload_budgets_from_table() {
     }
 
     static int last_unplaced = 0;
+    static int64 last_over_capacity = 0;
     int unplaced = 0;
     bool applied = false;
+    core::CapacityFigures figures{};
     ledger_lock_exclusive();
     if (ledger->budget_generation() == generation) {
         unplaced = ledger->replace_budgets(budgets, n, GetCurrentTimestamp());
+        rehome_overflow_sessions();
         shared->budgets_loaded = true;
         applied = true;
+        figures = ledger->capacity_figures();
     }
     ledger_unlock();
+    // Reservations that no longer fit (max_connections lowered, a restore
+    // into a smaller server) are kept and said, at start and at each change.
+    if (applied && figures.reserved_over_capacity() != last_over_capacity) {
+        last_over_capacity = figures.reserved_over_capacity();
+        if (last_over_capacity > 0)
+            ereport(WARNING,
+                    (errmsg("pgpool_stats: reservations exceed the server's capacity by %lld",
+                            static_cast<long long>(last_over_capacity)),
+                     errdetail("%lld connections are reserved; the server has %d "
+                               "(max_connections - superuser_reserved_connections). Applications "
+                               "without a reservation find no slot while this lasts.",
+                               static_cast<long long>(figures.reserved_total), figures.capacity),
+                     errhint("Lower reservations with pgpool_stats.set_budget() in database "
+                             "\"%s\", or raise max_connections.",
+                             guc_database)));
+    }
     if (applied) ConditionVariableBroadcast(&shared->ledger_changed);
     if (applied && unplaced != last_unplaced && unplaced > 0)
         ereport(WARNING,

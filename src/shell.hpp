@@ -50,10 +50,11 @@ struct SharedState {
 // lock; pid == 0 means free.
 struct SessionSlot {
     int32 pid;
-    int32 entry;
-    int32 pgprocno;     // its PGPROC, for lock waits
-    bool superuser;     // at login: exempt from the reaper while exempt_superusers
-    uint64 client_key;  // client address without port (core::client_key_of)
+    int32 entry;                         // may move from "(other)" to the application's own entry
+    char application_name[NAMEDATALEN];  // the name charged, whichever entry counts it
+    int32 pgprocno;                      // its PGPROC, for lock waits
+    bool superuser;                      // at login: exempt from the reaper while exempt_superusers
+    uint64 client_key;                   // client address without port (core::client_key_of)
     TimestampTz charged_at;
     char usename[NAMEDATALEN];
     char datname[NAMEDATALEN];
@@ -150,6 +151,10 @@ void require_shared_memory();  // ERROR with a hint when not preloaded
 
 // snapshot_file.cpp: in the startup hook, after shared memory was created.
 void load_snapshot_and_arrange_saving();
+
+// Moves the sessions counted in "(other)" whose application now has an entry
+// of its own to that entry. Caller holds the ledger lock exclusively.
+void rehome_overflow_sessions();
 
 // backend_states.cpp
 void attach_backend_status();

@@ -145,16 +145,20 @@ PGPOOL_STATS_SQL_FUNCTION(pgpool_stats_reset_1_0) {
     PG_RETURN_VOID();
 }
 
-PGPOOL_STATS_SQL_FUNCTION(pgpool_stats_capacity_1_0) {
-    constexpr int kColumns = 11;
-    ReturnSetInfo* rsinfo = begin_rows(fcinfo, kColumns);
+namespace {
+
+// The capacity row: 1.0's eleven columns, and 1.1's two more (waiting logins
+// and reservations beyond capacity) when the SQL declares them.
+Datum capacity_row(FunctionCallInfo fcinfo, int columns) {
+    constexpr int kMaxColumns = 13;
+    ReturnSetInfo* rsinfo = begin_rows(fcinfo, columns);
 
     ledger_lock_shared();
     core::CapacityFigures f = ledger->capacity_figures();
     ledger_unlock();
 
-    Datum values[kColumns];
-    bool nulls[kColumns];
+    Datum values[kMaxColumns];
+    bool nulls[kMaxColumns];
     memset(nulls, 0, sizeof nulls);
     int c = 0;
     values[c++] = Int32GetDatum(MaxConnections);
@@ -168,9 +172,24 @@ PGPOOL_STATS_SQL_FUNCTION(pgpool_stats_capacity_1_0) {
     values[c++] = Int64GetDatum(f.budget_total > f.capacity ? f.budget_total - f.capacity : 0);
     values[c++] = Int32GetDatum(f.applications_tracked);
     values[c++] = Int32GetDatum(f.applications_max);
-    Assert(c == kColumns);
+    if (columns > c) {
+        values[c++] = Int32GetDatum(f.admission_waiting);
+        values[c++] = Int64GetDatum(f.reserved_over_capacity());
+    }
+    Assert(c == columns);
     tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
     return (Datum)0;
+}
+
+}  // namespace
+
+// Serves pgpool_stats 1.0's SQL until ALTER EXTENSION ... UPDATE.
+PGPOOL_STATS_SQL_FUNCTION(pgpool_stats_capacity_1_0) {
+    return capacity_row(fcinfo, 11);
+}
+
+PGPOOL_STATS_SQL_FUNCTION(pgpool_stats_capacity_1_1) {
+    return capacity_row(fcinfo, 13);
 }
 
 namespace pgpool_stats {

@@ -22,9 +22,13 @@ Verdict decide_admission(const AdmissionFacts& f) noexcept {
     if (f.used < f.reserved_connections) return Verdict::kAdmitReserved;
     // 64-bit sum: the reservations of many applications may exceed int32 in
     // a misconfigured table, and an overflow here would admit everyone.
-    if (static_cast<int64_t>(f.counted_total) + f.others_reserved_unused < f.capacity)
-        return Verdict::kAdmitUnreserved;
+    if (may_wait_for_slot(f)) return Verdict::kAdmitUnreserved;
     return Verdict::kRejectNoFreeSlot;
+}
+
+bool may_wait_for_slot(const AdmissionFacts& f) noexcept {
+    return static_cast<int64_t>(f.counted_total) + f.waiting_others + f.others_reserved_unused <
+           f.capacity;
 }
 
 const char* verdict_name(Verdict v) noexcept {

@@ -119,6 +119,13 @@ int32_t Ledger::find_or_add(const char* name, int64_t now, bool* table_full) noe
     char key[kNameBytes];
     copy_name(key, name);
     *table_full = false;
+    // A client that calls itself "(other)" is counted in the overflow row,
+    // which no budget can name: one row of that name, never two.
+    if (std::strcmp(key, kOtherName) == 0) {
+        other_used_ = true;
+        entries()[kOtherEntry].last_seen_at = now;
+        return kOtherEntry;
+    }
     int32_t s = slot_of(key);
     if (s >= 0) {
         int32_t e = index()[s];
@@ -225,6 +232,7 @@ AdmissionResult Ledger::try_admit(int32_t i, const AdmissionRequest& req, int64_
     facts.reserved_connections = budgeted ? e.budget.reserved_connections : 0;
     facts.used = e.connections;
     facts.counted_total = counted_total_;
+    facts.waiting_others = waiting_total_ - (req.already_waiting ? 1 : 0);
     facts.capacity = capacity_;
 
     // What every reservation, monitor ones included, would decide.
@@ -251,7 +259,7 @@ AdmissionResult Ledger::try_admit(int32_t i, const AdmissionRequest& req, int64_
 
     if (real_admit || req.exempt || !req.enforce) {
         if (!admitted(if_all_enforced) && !req.exempt) ++e.would_reject;
-        if (req.already_waiting) --e.admission_waiting;
+        if (req.already_waiting) end_wait(i);
         account_reservation(i, -1);
         ++e.connections;
         account_reservation(i, +1);
@@ -262,12 +270,16 @@ AdmissionResult Ledger::try_admit(int32_t i, const AdmissionRequest& req, int64_
         result.outcome = Outcome::kAdmitted;
         return result;
     }
-    if (req.may_wait) {
-        if (!req.already_waiting) ++e.admission_waiting;
+    if (req.may_wait && may_wait_for_slot(real)) {
+        if (!req.already_waiting) {
+            ++e.admission_waiting;
+            ++waiting_total_;
+        }
         result.outcome = Outcome::kWait;
         return result;
     }
-    if (req.already_waiting) --e.admission_waiting;
+    result.wait_refused = req.may_wait;
+    if (req.already_waiting) end_wait(i);
     ++e.rejected;
     e.last_rejected_at = now;
     e.last_seen_at = now;
@@ -275,9 +287,16 @@ AdmissionResult Ledger::try_admit(int32_t i, const AdmissionRequest& req, int64_
     return result;
 }
 
-void Ledger::abandon_wait(int32_t i) noexcept {
+void Ledger::end_wait(int32_t i) noexcept {
     ApplicationEntry& e = entries()[i];
-    if (e.admission_waiting > 0) --e.admission_waiting;
+    if (e.admission_waiting > 0) {
+        --e.admission_waiting;
+        --waiting_total_;
+    }
+}
+
+void Ledger::abandon_wait(int32_t i) noexcept {
+    end_wait(i);
 }
 
 void Ledger::release(int32_t i, int64_t session_micros) noexcept {
@@ -289,6 +308,19 @@ void Ledger::release(int32_t i, int64_t session_micros) noexcept {
     --counted_total_;
     ++e.sessions_ended;
     e.session_micros_total += std::max<int64_t>(0, session_micros);
+}
+
+void Ledger::move_session(int32_t from, int32_t to) noexcept {
+    ApplicationEntry& source = entries()[from];
+    ApplicationEntry& target = entries()[to];
+    if (from == to || source.connections <= 0) return;
+    account_reservation(from, -1);
+    account_reservation(to, -1);
+    --source.connections;
+    ++target.connections;
+    account_reservation(from, +1);
+    account_reservation(to, +1);
+    target.peak_connections = std::max(target.peak_connections, target.connections);
 }
 
 void Ledger::record_refusal(int32_t i, bool real, int64_t now) noexcept {
@@ -417,6 +449,7 @@ CapacityFigures Ledger::capacity_figures() const noexcept {
     CapacityFigures f{};
     f.capacity = capacity_;
     f.connections = counted_total_;
+    f.admission_waiting = waiting_total_;
     f.applications_tracked = tracked_;
     f.applications_max = max_applications_;
     const ApplicationEntry* es = entries();
@@ -427,8 +460,8 @@ CapacityFigures Ledger::capacity_figures() const noexcept {
         if (e.budget.capped()) f.budget_total += e.budget.max_connections;
     }
     f.reserved_unused = reserved_unused_enforced_ + reserved_unused_monitored_;
-    f.free_unreserved =
-        std::max<int64_t>(0, int64_t{capacity_} - counted_total_ - f.reserved_unused);
+    f.free_unreserved = std::max<int64_t>(
+        0, int64_t{capacity_} - counted_total_ - waiting_total_ - f.reserved_unused);
     return f;
 }
 
@@ -445,7 +478,7 @@ int32_t Ledger::copy_entries(ApplicationEntry* out, int32_t* numbers, int32_t ma
 }
 
 bool Ledger::consistent() const noexcept {
-    int64_t total = 0, enforced = 0, monitored = 0;
+    int64_t total = 0, waiting = 0, enforced = 0, monitored = 0;
     int32_t tracked = 0;
     const ApplicationEntry* es = entries();
     for (int32_t i = 0; i <= max_applications_; ++i) {
@@ -453,6 +486,7 @@ bool Ledger::consistent() const noexcept {
         if (!e.in_use) continue;
         if (e.connections < 0 || e.admission_waiting < 0) return false;
         total += e.connections;
+        waiting += e.admission_waiting;
         if (i != kOtherEntry) {
             ++tracked;
             if (find(e.name) != i) return false;
@@ -464,7 +498,7 @@ bool Ledger::consistent() const noexcept {
                 enforced += unused_of(e);
         }
     }
-    return total == counted_total_ && tracked == tracked_ &&
+    return total == counted_total_ && waiting == waiting_total_ && tracked == tracked_ &&
            enforced == reserved_unused_enforced_ && monitored == reserved_unused_monitored_ &&
            tracked + free_top_ == max_applications_;
 }

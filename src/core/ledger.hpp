@@ -86,18 +86,27 @@ struct AdmissionResult {
     Outcome outcome;
     Verdict verdict;       // the rule that decided (for messages)
     AdmissionFacts facts;  // the numbers behind it (for DETAIL)
+    bool wait_refused;     // rejected although it could have waited: no unreserved slot to wait in
 };
 
 // Figures of the whole server for the capacity view.
 struct CapacityFigures {
     int32_t capacity;
     int32_t connections;
+    int32_t admission_waiting;  // logins waiting for a slot, each holding a process slot
     int64_t reserved_total;
     int64_t reserved_unused;
     int64_t free_unreserved;
     int64_t budget_total;  // sum of caps; applications without a cap add nothing
     int32_t applications_tracked;
     int32_t applications_max;
+
+    // Reservations no longer fit (max_connections lowered, or a restore into
+    // a smaller server): by how many slots. Unbudgeted applications find no
+    // slot while this is positive.
+    int64_t reserved_over_capacity() const noexcept {
+        return reserved_total > capacity ? reserved_total - capacity : 0;
+    }
 };
 
 class Ledger {
@@ -153,6 +162,11 @@ public:
     // peaks and timestamps back. Returns the entry, or -1 when the table is full.
     int32_t restore_counters(const ApplicationEntry& saved, int64_t now) noexcept;
 
+    // Moves one counted session from entry `from` to entry `to` (a session of
+    // an application counted in "(other)" while the table was full, once the
+    // application has an entry of its own).
+    void move_session(int32_t from, int32_t to) noexcept;
+
     // A session of entry i was terminated by the reaper.
     void count_reaped(int32_t i) noexcept { ++entries()[i].reaped; }
 
@@ -174,6 +188,7 @@ public:
     // which a budget displaces when the table is full.
     int32_t room_for_budgets() const noexcept;
     int32_t counted_total() const noexcept { return counted_total_; }
+    int32_t waiting_total() const noexcept { return waiting_total_; }
     int32_t capacity() const noexcept { return capacity_; }
     int64_t budget_generation() const noexcept { return budget_generation_; }
     bool valid() const noexcept;
@@ -196,6 +211,8 @@ private:
     // idle entry without budget to make room.
     int32_t find_or_add_for_budget(const char* name, int64_t now, bool* table_full) noexcept;
 
+    // A login of entry i stops waiting (admitted, refused or gone).
+    void end_wait(int32_t i) noexcept;
     // Adds (sign = +1) or removes (-1) entry i's unused reservation from the totals.
     void account_reservation(int32_t i, int sign) noexcept;
     int64_t own_unused(int32_t i, BudgetMode mode) const noexcept;
@@ -205,6 +222,7 @@ private:
     int32_t index_slots_;  // power of two
     int32_t capacity_;
     int32_t counted_total_;
+    int32_t waiting_total_;  // sum of admission_waiting
     int32_t free_top_;
     int32_t tracked_;
     bool other_used_;

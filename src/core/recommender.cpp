@@ -73,7 +73,12 @@ Recommendation recommend(DemandInput& in) noexcept {
         r.findings |= kFindingNearBudget;
     if (r.idle_in_transaction_share >= kIdleInTransactionShare)
         r.findings |= kFindingIdleInTransaction;
-    if (in.budget_total > in.capacity) r.findings |= kFindingOvercommitted;
+    // Caps beyond capacity, or reservations that no longer fit (a smaller
+    // max_connections, a restore into a smaller server): guarantees broken.
+    const int64_t reserved_total =
+        in.others_reserved + (in.has_budget ? in.budget.reserved_connections : 0);
+    if (in.budget_total > in.capacity || reserved_total > in.capacity)
+        r.findings |= kFindingOvercommitted;
     return r;
 }
 

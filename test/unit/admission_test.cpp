@@ -10,7 +10,7 @@ namespace {
 
 AdmissionFacts facts(int32_t max, int32_t reserved, int32_t used, int32_t total,
                      int64_t others_unused, int32_t capacity) {
-    return AdmissionFacts{max, reserved, used, total, others_unused, capacity};
+    return AdmissionFacts{max, reserved, used, total, 0, others_unused, capacity};
 }
 
 }  // namespace
@@ -64,4 +64,20 @@ TEST(AdmissionRule, UnlimitedBudgetHasNoCapNoReservationAnyRole) {
     EXPECT_FALSE(b.roles_restricted());
     EXPECT_EQ(b.reserved_connections, 0);
     EXPECT_EQ(b.idle_in_transaction_timeout_ms, -1);
+}
+
+TEST(AdmissionRule, WaitingLoginsTakeUnreservedSlots) {
+    // 90 counted, 5 waiting, 5 reserved unused by others, capacity 100: no
+    // unreserved slot is left, for an admission or for one more waiter.
+    AdmissionFacts f = facts(kNoCap, 0, 0, 90, 5, 100);
+    f.waiting_others = 5;
+    EXPECT_EQ(decide_admission(f), Verdict::kRejectNoFreeSlot);
+    EXPECT_FALSE(may_wait_for_slot(f));
+    f.waiting_others = 4;
+    EXPECT_EQ(decide_admission(f), Verdict::kAdmitUnreserved);
+    EXPECT_TRUE(may_wait_for_slot(f));
+    // A reserved slot is the application's own whatever others wait.
+    AdmissionFacts own = facts(kNoCap, 3, 0, 90, 10, 100);
+    own.waiting_others = 1000;
+    EXPECT_EQ(decide_admission(own), Verdict::kAdmitReserved);
 }

@@ -159,6 +159,37 @@ TEST(Ledger, WaitingIsCountedOnceAndClearedByTheFinalAnswer) {
     EXPECT_EQ(l->entry(api).rejected, 1);
 }
 
+TEST(Ledger, WaitersNeverTakeAReservedSlot) {
+    // Capacity 12: "checkout" reserves 10 of it; "api" has a budget of 2 and
+    // lets logins wait.
+    TestLedger l(8, 12);
+    int32_t checkout = add(l, "checkout");
+    int32_t api = add(l, "api");
+    Budget reserved = make_budget(10, 10);
+    l->set_budget(checkout, &reserved);
+    Budget waits = make_budget(1, 0);
+    waits.admission_timeout_ms = 5000;
+    l->set_budget(api, &waits);
+    ASSERT_EQ(l->try_admit(api, plain(), 1).outcome, Outcome::kAdmitted);
+    // One slot is left outside the reservation: one login may wait in it...
+    const AdmissionRequest wait{false, true, true, false};
+    EXPECT_EQ(l->try_admit(api, wait, 1).outcome, Outcome::kWait);
+    // ...and the next is refused at once, saying it could not wait.
+    AdmissionResult r = l->try_admit(api, wait, 1);
+    EXPECT_EQ(r.outcome, Outcome::kRejected);
+    EXPECT_TRUE(r.wait_refused);
+    EXPECT_EQ(r.facts.waiting_others, 1);
+    EXPECT_EQ(l->entry(api).admission_waiting, 1);
+    // The reservation is whole: all 10 of checkout get in.
+    for (int k = 0; k < 10; ++k)
+        ASSERT_EQ(l->try_admit(checkout, plain(), 1).outcome, Outcome::kAdmitted) << k;
+    // An unbudgeted application finds no slot: the waiter holds the last one.
+    int32_t other = add(l, "other");
+    EXPECT_EQ(l->try_admit(other, plain(), 1).verdict, Verdict::kRejectNoFreeSlot);
+    EXPECT_EQ(l->capacity_figures().admission_waiting, 1);
+    EXPECT_TRUE(l->consistent());
+}
+
 TEST(Ledger, ReleaseNeverGoesNegative) {
     TestLedger l(8, 100);
     int32_t api = add(l, "api");
@@ -182,6 +213,39 @@ TEST(Ledger, FullTableSendsNewApplicationsToOther) {
     EXPECT_STREQ(out[0].name, "(other)");
     EXPECT_EQ(out[0].connections, 1);
     EXPECT_EQ(l->capacity_figures().applications_tracked, 2);
+    EXPECT_TRUE(l->consistent());
+}
+
+TEST(Ledger, MovedSessionsCountAgainstTheNewBudget) {
+    // Reserved slots of "b" are accounted as they fill from moved sessions.
+    TestLedger l(2, 100);
+    int32_t a = add(l, "a");
+    ASSERT_EQ(l->try_admit(kOtherEntry, plain(), 1).outcome, Outcome::kAdmitted);
+    ASSERT_EQ(l->try_admit(kOtherEntry, plain(), 1).outcome, Outcome::kAdmitted);
+    Budget b = make_budget(2, 1);
+    l->set_budget(a, &b);
+    EXPECT_EQ(l->capacity_figures().reserved_unused, 1);
+    l->move_session(kOtherEntry, a);
+    l->move_session(kOtherEntry, a);
+    EXPECT_EQ(l->entry(a).connections, 2);
+    EXPECT_EQ(l->entry(kOtherEntry).connections, 0);
+    EXPECT_EQ(l->capacity_figures().reserved_unused, 0);
+    EXPECT_EQ(l->try_admit(a, plain(), 1).verdict, Verdict::kRejectBudgetFull);
+    l->move_session(kOtherEntry, a);  // nothing left to move
+    EXPECT_EQ(l->entry(a).connections, 2);
+    EXPECT_TRUE(l->consistent());
+}
+
+TEST(Ledger, AClientNamedOtherIsTheOverflowRow) {
+    TestLedger l(4, 100);
+    bool full = true;
+    EXPECT_EQ(l->find_or_add("(other)", 1, &full), kOtherEntry);
+    EXPECT_FALSE(full);
+    EXPECT_EQ(l->capacity_figures().applications_tracked, 0);
+    // No budget can be given to it.
+    Budget b = make_budget(0, 0);
+    EXPECT_TRUE(l->apply_budget_change("(other)", &b, 1));
+    EXPECT_FALSE(l->entry(kOtherEntry).has_budget);
     EXPECT_TRUE(l->consistent());
 }
 
@@ -339,6 +403,7 @@ struct ModelApp {
     int32_t reserved = 0;
     bool monitor = false;
     int32_t used = 0;
+    int32_t waiting = 0;
     int64_t rejected = 0;
     int64_t would_reject = 0;
 };
@@ -347,35 +412,45 @@ class Model {
 public:
     explicit Model(int32_t capacity) : capacity_(capacity) {}
 
-    // DESIGN.md, literally.
-    static bool rule(int32_t max, int32_t reserved, int32_t used, int64_t total,
+    // DESIGN.md, literally: waiters count against the unreserved capacity.
+    static bool rule(int32_t max, int32_t reserved, int32_t used, int64_t taken,
                      int64_t others_unused, int32_t capacity) {
         if (max != kNoCap && used >= max) return false;
         if (used < reserved) return true;
-        return total + others_unused < capacity;
+        return taken + others_unused < capacity;
     }
 
-    bool admit(const std::string& a, bool exempt, bool enforce) {
+    Outcome admit(const std::string& a, bool exempt, bool enforce, bool may_wait,
+                  bool already_waiting) {
         ModelApp& app = apps_[a];
-        int64_t total = 0, others_all = 0, others_enforced = 0;
+        int64_t total = 0, waiting = 0, others_all = 0, others_enforced = 0;
         for (auto& [name, b] : apps_) {
             total += b.used;
+            waiting += b.waiting;
             if (name == a || !b.budgeted) continue;
             int64_t unused = std::max(0, b.reserved - b.used);
             others_all += unused;
             if (!b.monitor) others_enforced += unused;
         }
+        const int64_t taken = total + waiting - (already_waiting ? 1 : 0);
         int32_t max = app.budgeted ? app.max : kNoCap;
         int32_t reserved = app.budgeted ? app.reserved : 0;
-        bool if_all = rule(max, reserved, app.used, total, others_all, capacity_);
-        bool real = app.monitor || rule(max, reserved, app.used, total, others_enforced, capacity_);
+        bool if_all = rule(max, reserved, app.used, taken, others_all, capacity_);
+        bool real = app.monitor || rule(max, reserved, app.used, taken, others_enforced, capacity_);
         if (real || exempt || !enforce) {
             if (!if_all && !exempt) ++app.would_reject;
+            if (already_waiting) --app.waiting;
             ++app.used;
-            return true;
+            return Outcome::kAdmitted;
         }
+        // A waiter's process slot must be one nobody reserved.
+        if (may_wait && taken + others_enforced < capacity_) {
+            if (!already_waiting) ++app.waiting;
+            return Outcome::kWait;
+        }
+        if (already_waiting) --app.waiting;
         ++app.rejected;
-        return false;
+        return Outcome::kRejected;
     }
 
     std::map<std::string, ModelApp> apps_;
@@ -392,6 +467,7 @@ TEST(LedgerModelCheck, EveryDecisionMatchesTheReferenceRule) {
         TestLedger l(16, capacity);
         Model m(capacity);
         std::vector<std::string> sessions;  // one element per charged session
+        std::vector<std::string> waiters;   // one element per waiting login
 
         for (int step = 0; step < 400; ++step) {
             const std::string& name = names[rng() % names.size()];
@@ -429,18 +505,40 @@ TEST(LedgerModelCheck, EveryDecisionMatchesTheReferenceRule) {
                     l->release(l->find(victim.c_str()), 1);
                     break;
                 }
+                case 4: {  // a waiting login tries again, times out or leaves
+                    if (waiters.empty()) break;
+                    size_t k = rng() % waiters.size();
+                    std::string waiter = waiters[k];
+                    waiters.erase(waiters.begin() + static_cast<long>(k));
+                    int32_t i = l->find(waiter.c_str());
+                    if (rng() % 4 == 0) {
+                        --m.apps_[waiter].waiting;
+                        l->abandon_wait(i);
+                        break;
+                    }
+                    bool may_wait = rng() % 3 != 0;
+                    Outcome expected = m.admit(waiter, false, true, may_wait, true);
+                    Outcome got =
+                        l->try_admit(i, AdmissionRequest{false, true, may_wait, true}, 1).outcome;
+                    ASSERT_EQ(got, expected) << "seed " << seed << " step " << step;
+                    if (got == Outcome::kAdmitted) sessions.push_back(waiter);
+                    if (got == Outcome::kWait) waiters.push_back(waiter);
+                    break;
+                }
                 default: {  // a login
                     bool exempt = rng() % 10 == 0;
                     bool enforce = rng() % 10 != 0;
+                    bool may_wait = rng() % 3 == 0;
                     bool full = false;
                     int32_t i = l->find_or_add(name.c_str(), 1, &full);
                     ASSERT_FALSE(full);
-                    bool expected = m.admit(name, exempt, enforce);
-                    AdmissionRequest req{exempt, enforce, false, false};
+                    Outcome expected = m.admit(name, exempt, enforce, may_wait, false);
+                    AdmissionRequest req{exempt, enforce, may_wait, false};
                     Outcome got = l->try_admit(i, req, 1).outcome;
-                    ASSERT_EQ(got == Outcome::kAdmitted, expected)
+                    ASSERT_EQ(got, expected)
                         << "seed " << seed << " step " << step << " app '" << name << "'";
-                    if (expected) sessions.push_back(name);
+                    if (got == Outcome::kAdmitted) sessions.push_back(name);
+                    if (got == Outcome::kWait) waiters.push_back(name);
                 }
             }
             ASSERT_TRUE(l->consistent()) << "seed " << seed << " step " << step;
@@ -450,6 +548,7 @@ TEST(LedgerModelCheck, EveryDecisionMatchesTheReferenceRule) {
                 int32_t i = l->find(n.c_str());
                 if (i < 0) continue;
                 ASSERT_EQ(l->entry(i).connections, app.used);
+                ASSERT_EQ(l->entry(i).admission_waiting, app.waiting);
                 ASSERT_EQ(l->entry(i).rejected, app.rejected);
                 ASSERT_EQ(l->entry(i).would_reject, app.would_reject);
             }

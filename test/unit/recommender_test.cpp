@@ -156,6 +156,19 @@ TEST(Recommender, FindingsFollowTheirRules) {
     EXPECT_STREQ(finding_name(6), "overcommitted");
 }
 
+TEST(Recommender, ReservationsBeyondCapacityAreOvercommitted) {
+    // A restore into a smaller server: caps without limit, reservations of
+    // 60 and 40 against a capacity of 97.
+    Case c(repeat(2, 100));
+    c.in.has_budget = true;
+    c.in.budget.reserved_connections = 40;
+    c.in.others_reserved = 60;
+    c.in.budget_total = 0;
+    EXPECT_TRUE(c.run().findings & kFindingOvercommitted);
+    c.in.others_reserved = 57;
+    EXPECT_FALSE(c.run().findings & kFindingOvercommitted);
+}
+
 TEST(Recommender, WaitingLoginsAloneMeanStarved) {
     Case c(repeat(1, 100));
     c.in.peak_admission_waiting = 2;
