@@ -37,3 +37,235 @@ BEGIN
     END IF;
 END
 $$;
+
+------------------------------------------------------------------------------
+-- Reservations beyond capacity: set_budget() refuses only a change that
+-- raises them further; direct writes (a restore) are kept with a WARNING.
+-- The name "(other)" belongs to the overflow row.
+------------------------------------------------------------------------------
+-- Left executable by PUBLIC: the budget triggers run them as the writer,
+-- and they read only what the writer may read.
+-- The reservations of every budget, with one of them replaced (name,
+-- reserved), against the server's capacity as the ledger counts it. Writers
+-- of reservations are serialized by a transaction advisory lock, so two
+-- concurrent ones cannot each fit alone and overflow together (the second
+-- waits for the first to end, then sees its row).
+CREATE FUNCTION pgpool_stats.reservations_with(
+    application_name text, reserved_connections int,
+    OUT before bigint, OUT after bigint, OUT capacity int)
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('pgpool_stats.reservations'));
+    SELECT coalesce(sum(b.reserved_connections), 0),
+           coalesce(sum(b.reserved_connections) FILTER (
+               WHERE b.application_name <> reservations_with.application_name), 0)
+               + coalesce(reservations_with.reserved_connections, 0)
+    INTO before, after
+    FROM pgpool_stats.budget b;
+    -- DESIGN's capacity, as the ledger computes it (reserved_connections
+    -- exists from PostgreSQL 16 on).
+    capacity := current_setting('max_connections')::int
+                - current_setting('superuser_reserved_connections')::int
+                - coalesce(current_setting('reserved_connections', true)::int, 0);
+END
+$$;
+
+CREATE FUNCTION pgpool_stats.warn_if_reservations_exceed_capacity(
+    application_name text, reserved_connections int) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    r record;
+BEGIN
+    r := pgpool_stats.reservations_with(application_name, reserved_connections);
+    IF r.after > r.capacity THEN
+        RAISE WARNING 'reservations exceed the server''s capacity by %', r.after - r.capacity
+            USING DETAIL = format('With %s reserved for "%s", %s connections are reserved; the server has %s (max_connections - superuser_reserved_connections). Applications without a reservation find no slot while this lasts.',
+                                  reserved_connections, application_name, r.after, r.capacity),
+                  HINT = 'Lower reservations with pgpool_stats.set_budget() (one step at a time is fine), or raise max_connections.';
+    END IF;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION pgpool_stats.budget_validate() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF NEW.application_name IS NULL THEN
+        RAISE EXCEPTION 'application_name must not be NULL'
+            USING ERRCODE = 'null_value_not_allowed',
+                  HINT = 'Sessions without application_name are budgeted with the empty name ''''.';
+    END IF;
+    IF octet_length(NEW.application_name) > 63 THEN
+        RAISE EXCEPTION 'application_name "%" is longer than 63 bytes', left(NEW.application_name, 80)
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('It is %s bytes long.', octet_length(NEW.application_name)),
+                  HINT = 'PostgreSQL cuts application_name to 63 bytes, so a longer name never matches a session.';
+    END IF;
+    IF NEW.application_name = '(other)' THEN
+        RAISE EXCEPTION 'application_name "(other)" is the name of the overflow row'
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = 'Sessions of applications that do not fit in the application table are counted in the row "(other)", which never has a budget.',
+                  HINT = 'Budget each application under its own name.';
+    END IF;
+    IF NEW.application_name !~ '^[ -~]*$' THEN
+        RAISE EXCEPTION 'application_name "%" contains characters other than printable ASCII', NEW.application_name
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'PostgreSQL replaces such characters with ''?'' when a session connects, so this name never matches a session.';
+    END IF;
+    IF NEW.max_connections < 0 THEN
+        RAISE EXCEPTION 'max_connections must not be negative'
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('max_connections is %s.', NEW.max_connections),
+                  HINT = 'Use 0 to refuse every login of the application, NULL for no cap.';
+    END IF;
+    IF NEW.reserved_connections IS NULL THEN
+        RAISE EXCEPTION 'reserved_connections must not be NULL'
+            USING ERRCODE = 'null_value_not_allowed', HINT = 'Use 0 for no reservation.';
+    END IF;
+    IF NEW.reserved_connections < 0 THEN
+        RAISE EXCEPTION 'reserved_connections must not be negative'
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('reserved_connections is %s.', NEW.reserved_connections);
+    END IF;
+    IF NEW.reserved_connections > NEW.max_connections THEN
+        RAISE EXCEPTION 'reserved_connections exceeds max_connections for application "%"', NEW.application_name
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('reserved_connections is %s, max_connections is %s.',
+                                  NEW.reserved_connections, NEW.max_connections),
+                  HINT = 'A reservation is a part of the budget: lower it or raise max_connections.';
+    END IF;
+    -- Reservations are guarantees, so together they should fit in the
+    -- server. set_budget() refuses a change that raises them beyond it; a row
+    -- written directly (a restore into a smaller server, say) is kept and
+    -- warned about, never lost: pgpool_stats.capacity and the overcommitted
+    -- finding show the condition until it is mended.
+    IF NEW.reserved_connections > 0 THEN
+        PERFORM pgpool_stats.warn_if_reservations_exceed_capacity(
+            NEW.application_name, NEW.reserved_connections);
+    END IF;
+    IF NEW.mode IS NULL THEN
+        RAISE EXCEPTION 'mode must not be NULL'
+            USING ERRCODE = 'null_value_not_allowed', HINT = 'Use ''enforce'' or ''monitor''.';
+    END IF;
+    IF NEW.mode NOT IN ('enforce', 'monitor') THEN
+        RAISE EXCEPTION 'unknown budget mode "%"', NEW.mode
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Use ''enforce'' to refuse logins over budget or ''monitor'' to only count them.';
+    END IF;
+    IF NEW.admission_timeout IS NULL THEN
+        RAISE EXCEPTION 'admission_timeout must not be NULL'
+            USING ERRCODE = 'null_value_not_allowed', HINT = 'Use ''0'' to refuse at once instead of waiting.';
+    END IF;
+    IF NEW.admission_timeout < interval '0'
+       OR NEW.admission_timeout > interval '10 minutes' THEN
+        RAISE EXCEPTION 'admission_timeout must be between 0 and 10 minutes'
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('admission_timeout is %s.', coalesce(NEW.admission_timeout::text, 'NULL')),
+                  HINT = 'A waiting login holds a process slot; it is also cut short by authentication_timeout.';
+    END IF;
+    IF NEW.idle_in_transaction_timeout <= interval '0' OR NEW.idle_in_transaction_timeout > interval '365 days' THEN
+        RAISE EXCEPTION 'idle_in_transaction_timeout must be positive and at most 365 days'
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('idle_in_transaction_timeout is %s.', NEW.idle_in_transaction_timeout),
+                  HINT = 'Use NULL to never reap idle-in-transaction sessions of this application.';
+    END IF;
+    IF NEW.idle_session_timeout <= interval '0' OR NEW.idle_session_timeout > interval '365 days' THEN
+        RAISE EXCEPTION 'idle_session_timeout must be positive and at most 365 days'
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('idle_session_timeout is %s.', NEW.idle_session_timeout),
+                  HINT = 'Use NULL to never reap idle sessions of this application.';
+    END IF;
+    IF NEW.allowed_roles IS NOT NULL THEN
+        IF array_ndims(NEW.allowed_roles) IS DISTINCT FROM 1
+           OR cardinality(NEW.allowed_roles) NOT BETWEEN 1 AND 16
+           OR array_position(NEW.allowed_roles, NULL) IS NOT NULL THEN
+            RAISE EXCEPTION 'allowed_roles must list between 1 and 16 role names'
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = 'Use NULL to let any role connect as this application, or max_connections = 0 to let none.';
+        END IF;
+    END IF;
+    RETURN NEW;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION pgpool_stats.set_budget(
+    application_name text,
+    max_connections int,
+    reserved_connections int DEFAULT 0,
+    mode text DEFAULT 'enforce',
+    admission_timeout interval DEFAULT '0',
+    idle_in_transaction_timeout interval DEFAULT NULL,
+    idle_session_timeout interval DEFAULT NULL,
+    allowed_roles name[] DEFAULT NULL,
+    comment text DEFAULT NULL)
+RETURNS pgpool_stats.budget
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    result pgpool_stats.budget;
+    r record;
+BEGIN
+    PERFORM pgpool_stats.budget_writable_here();
+    -- Reservations beyond capacity: refuse only what makes it worse, so a
+    -- DBA can climb down step by step from a smaller server.
+    r := pgpool_stats.reservations_with(set_budget.application_name, set_budget.reserved_connections);
+    IF r.after > r.capacity AND r.after > r.before THEN
+        RAISE EXCEPTION 'reservations would exceed the server''s capacity'
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('Reserving %s for "%s" makes %s reserved connections (%s now); the server has %s (max_connections - superuser_reserved_connections).',
+                                  set_budget.reserved_connections, set_budget.application_name,
+                                  r.after, r.before, r.capacity),
+                  HINT = 'Lower this or another reservation, or raise max_connections.';
+    END IF;
+    INSERT INTO pgpool_stats.budget AS b
+        (application_name, max_connections, reserved_connections, mode, admission_timeout,
+         idle_in_transaction_timeout, idle_session_timeout, allowed_roles, comment)
+    VALUES (set_budget.application_name, set_budget.max_connections, set_budget.reserved_connections,
+            set_budget.mode, set_budget.admission_timeout, set_budget.idle_in_transaction_timeout,
+            set_budget.idle_session_timeout, set_budget.allowed_roles, set_budget.comment)
+    ON CONFLICT ON CONSTRAINT budget_pkey DO UPDATE SET
+        max_connections = EXCLUDED.max_connections,
+        reserved_connections = EXCLUDED.reserved_connections,
+        mode = EXCLUDED.mode,
+        admission_timeout = EXCLUDED.admission_timeout,
+        idle_in_transaction_timeout = EXCLUDED.idle_in_transaction_timeout,
+        idle_session_timeout = EXCLUDED.idle_session_timeout,
+        allowed_roles = EXCLUDED.allowed_roles,
+        comment = EXCLUDED.comment
+    RETURNING b.* INTO result;
+    RETURN result;
+END
+$$;
+
+------------------------------------------------------------------------------
+-- capacity: logins waiting for admission, reservations beyond capacity.
+------------------------------------------------------------------------------
+DROP VIEW pgpool_stats.capacity;
+DROP FUNCTION pgpool_stats.capacity_snapshot();
+
+CREATE FUNCTION pgpool_stats.capacity_snapshot(
+    OUT max_connections int,
+    OUT superuser_reserved_connections int,
+    OUT capacity int,
+    OUT connections int,
+    OUT reserved_total bigint,
+    OUT reserved_unused bigint,
+    OUT free_unreserved bigint,
+    OUT budget_total bigint,
+    OUT overcommit bigint,
+    OUT applications_tracked int,
+    OUT applications_max int,
+    OUT admission_waiting int,
+    OUT reserved_over_capacity bigint)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'pgpool_stats_capacity_1_1'
+LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
+
+CREATE VIEW pgpool_stats.capacity AS
+    SELECT * FROM pgpool_stats.capacity_snapshot();
+
+COMMENT ON VIEW pgpool_stats.capacity IS
+    'The server''s connection slots: capacity, reservations, budgets and overcommit';
+
+REVOKE ALL ON pgpool_stats.capacity FROM PUBLIC;
+REVOKE ALL ON FUNCTION pgpool_stats.capacity_snapshot() FROM PUBLIC;
+GRANT SELECT ON pgpool_stats.capacity TO pg_monitor;
+GRANT EXECUTE ON FUNCTION pgpool_stats.capacity_snapshot() TO pg_monitor;

@@ -84,6 +84,49 @@ COMMENT ON TABLE pgpool_stats.budget IS
 -- pg_dump keeps the budgets.
 SELECT pg_catalog.pg_extension_config_dump('pgpool_stats.budget', '');
 
+-- Left executable by PUBLIC: the budget triggers run them as the writer,
+-- and they read only what the writer may read.
+-- The reservations of every budget, with one of them replaced (name,
+-- reserved), against the server's capacity as the ledger counts it. Writers
+-- of reservations are serialized by a transaction advisory lock, so two
+-- concurrent ones cannot each fit alone and overflow together (the second
+-- waits for the first to end, then sees its row).
+CREATE FUNCTION pgpool_stats.reservations_with(
+    application_name text, reserved_connections int,
+    OUT before bigint, OUT after bigint, OUT capacity int)
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('pgpool_stats.reservations'));
+    SELECT coalesce(sum(b.reserved_connections), 0),
+           coalesce(sum(b.reserved_connections) FILTER (
+               WHERE b.application_name <> reservations_with.application_name), 0)
+               + coalesce(reservations_with.reserved_connections, 0)
+    INTO before, after
+    FROM pgpool_stats.budget b;
+    -- DESIGN's capacity, as the ledger computes it (reserved_connections
+    -- exists from PostgreSQL 16 on).
+    capacity := current_setting('max_connections')::int
+                - current_setting('superuser_reserved_connections')::int
+                - coalesce(current_setting('reserved_connections', true)::int, 0);
+END
+$$;
+
+CREATE FUNCTION pgpool_stats.warn_if_reservations_exceed_capacity(
+    application_name text, reserved_connections int) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    r record;
+BEGIN
+    r := pgpool_stats.reservations_with(application_name, reserved_connections);
+    IF r.after > r.capacity THEN
+        RAISE WARNING 'reservations exceed the server''s capacity by %', r.after - r.capacity
+            USING DETAIL = format('With %s reserved for "%s", %s connections are reserved; the server has %s (max_connections - superuser_reserved_connections). Applications without a reservation find no slot while this lasts.',
+                                  reserved_connections, application_name, r.after, r.capacity),
+                  HINT = 'Lower reservations with pgpool_stats.set_budget() (one step at a time is fine), or raise max_connections.';
+    END IF;
+END
+$$;
+
 -- Clear messages for every bad value, for set_budget() and direct DML alike.
 CREATE FUNCTION pgpool_stats.budget_validate() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
@@ -98,6 +141,12 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value',
                   DETAIL = format('It is %s bytes long.', octet_length(NEW.application_name)),
                   HINT = 'PostgreSQL cuts application_name to 63 bytes, so a longer name never matches a session.';
+    END IF;
+    IF NEW.application_name = '(other)' THEN
+        RAISE EXCEPTION 'application_name "(other)" is the name of the overflow row'
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = 'Sessions of applications that do not fit in the application table are counted in the row "(other)", which never has a budget.',
+                  HINT = 'Budget each application under its own name.';
     END IF;
     IF NEW.application_name !~ '^[ -~]*$' THEN
         RAISE EXCEPTION 'application_name "%" contains characters other than printable ASCII', NEW.application_name
@@ -126,30 +175,14 @@ BEGIN
                                   NEW.reserved_connections, NEW.max_connections),
                   HINT = 'A reservation is a part of the budget: lower it or raise max_connections.';
     END IF;
-    -- Reservations are guarantees, so together they must fit in the server.
-    -- Checked when a budget is written; a smaller max_connections later shows
-    -- in pgpool_stats.capacity (free_unreserved) instead. Writers of
-    -- reservations are serialized by a transaction advisory lock, so two
-    -- concurrent ones cannot each fit alone and overflow together (the
-    -- second waits for the first to end, then sees its row).
+    -- Reservations are guarantees, so together they should fit in the
+    -- server. set_budget() refuses a change that raises them beyond it; a row
+    -- written directly (a restore into a smaller server, say) is kept and
+    -- warned about, never lost: pgpool_stats.capacity and the overcommitted
+    -- finding show the condition until it is mended.
     IF NEW.reserved_connections > 0 THEN
-        PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('pgpool_stats.reservations'));
-        DECLARE
-            capacity int := current_setting('max_connections')::int
-                            - current_setting('superuser_reserved_connections')::int;
-            others bigint := (SELECT coalesce(sum(b.reserved_connections), 0) FROM pgpool_stats.budget b
-                              WHERE b.application_name <> NEW.application_name
-                                AND (TG_OP = 'INSERT' OR b.application_name <> OLD.application_name));
-        BEGIN
-            IF others + NEW.reserved_connections > capacity THEN
-                RAISE EXCEPTION 'reservations would exceed the server''s capacity'
-                    USING ERRCODE = 'invalid_parameter_value',
-                          DETAIL = format('Reserving %s for "%s" makes %s reserved connections; the server has %s (max_connections - superuser_reserved_connections).',
-                                          NEW.reserved_connections, NEW.application_name,
-                                          others + NEW.reserved_connections, capacity),
-                          HINT = 'Lower this or another reservation, or raise max_connections.';
-            END IF;
-        END;
+        PERFORM pgpool_stats.warn_if_reservations_exceed_capacity(
+            NEW.application_name, NEW.reserved_connections);
     END IF;
     IF NEW.mode IS NULL THEN
         RAISE EXCEPTION 'mode must not be NULL'
@@ -263,8 +296,20 @@ RETURNS pgpool_stats.budget
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     result pgpool_stats.budget;
+    r record;
 BEGIN
     PERFORM pgpool_stats.budget_writable_here();
+    -- Reservations beyond capacity: refuse only what makes it worse, so a
+    -- DBA can climb down step by step from a smaller server.
+    r := pgpool_stats.reservations_with(set_budget.application_name, set_budget.reserved_connections);
+    IF r.after > r.capacity AND r.after > r.before THEN
+        RAISE EXCEPTION 'reservations would exceed the server''s capacity'
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('Reserving %s for "%s" makes %s reserved connections (%s now); the server has %s (max_connections - superuser_reserved_connections).',
+                                  set_budget.reserved_connections, set_budget.application_name,
+                                  r.after, r.before, r.capacity),
+                  HINT = 'Lower this or another reservation, or raise max_connections.';
+    END IF;
     INSERT INTO pgpool_stats.budget AS b
         (application_name, max_connections, reserved_connections, mode, admission_timeout,
          idle_in_transaction_timeout, idle_session_timeout, allowed_roles, comment)
@@ -358,9 +403,11 @@ CREATE FUNCTION pgpool_stats.capacity_snapshot(
     OUT budget_total bigint,
     OUT overcommit bigint,
     OUT applications_tracked int,
-    OUT applications_max int)
+    OUT applications_max int,
+    OUT admission_waiting int,
+    OUT reserved_over_capacity bigint)
 RETURNS SETOF record
-AS 'MODULE_PATHNAME', 'pgpool_stats_capacity_1_0'
+AS 'MODULE_PATHNAME', 'pgpool_stats_capacity_1_1'
 LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
 
 CREATE VIEW pgpool_stats.capacity AS
