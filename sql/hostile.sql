@@ -32,6 +32,43 @@ SELECT pgpool_stats.pool_config('"quoted" \name', 'hikaricp', 1);
 \pset format aligned
 \pset tuples_only off
 SELECT (pgpool_stats.pool_config('"quoted" \name')::json) ->> 'application_name' AS json_name;
+-- A name a client's format cannot carry is refused (0A000), never written:
+-- PgBouncer 1.18 reads a [databases] entry name only of [0-9A-Za-z_.-], with
+-- no quoting, keeps "pgbouncer" for its console and has no empty value. Only
+-- the pgbouncer format names the database; a dotted name is written as it is.
+SELECT pgpool_stats.pool_config('', 'pgbouncer');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+CREATE DATABASE "billing db";
+CREATE DATABASE "line
+auth_type = any";
+CREATE DATABASE pgbouncer;
+CREATE DATABASE "a.b-1";
+\c "billing db"
+CREATE EXTENSION pgpool_stats;
+SELECT pgpool_stats.pool_config('keep', 'pgbouncer', 1);
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT pgpool_stats.pool_config('keep', 'json', 1)::json ->> 'application_name' AS json_does_not_name_the_database;
+\c 'dbname=''line\nauth_type = any'''
+CREATE EXTENSION pgpool_stats;
+SELECT pgpool_stats.pool_config('keep', 'pgbouncer', 1);
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+\c pgbouncer
+CREATE EXTENSION pgpool_stats;
+SELECT pgpool_stats.pool_config('keep', 'pgbouncer', 1);
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+\c "a.b-1"
+CREATE EXTENSION pgpool_stats;
+\pset format unaligned
+\pset tuples_only on
+SELECT pgpool_stats.pool_config('"quoted" \name', 'pgbouncer', 1);
+\pset format aligned
+\pset tuples_only off
+\c contrib_regression
+DROP DATABASE "billing db";
+DROP DATABASE "line
+auth_type = any";
+DROP DATABASE pgbouncer;
+DROP DATABASE "a.b-1";
 SELECT pgpool_stats.drop_budget($$x'); DROP TABLE pgpool_stats.budget; --$$),
        pgpool_stats.drop_budget('"quoted" \name');
 

@@ -19,6 +19,7 @@ extern "C" {
 #include "catalog/pg_type.h"
 #include "commands/dbcommands.h"
 #include "funcapi.h"
+#include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -211,6 +212,89 @@ PGPOOL_STATS_SQL_FUNCTION(pgpool_stats_recommend_1_0) {
     return (Datum)0;
 }
 
+namespace {
+
+// A name as pool_config()'s errors show it: control characters as \xNN, so
+// that a name with a newline cannot break the message into lines.
+const char* name_for_message(const char* name) {
+    StringInfoData s;
+    initStringInfo(&s);
+    for (const unsigned char* c = reinterpret_cast<const unsigned char*>(name); *c; ++c) {
+        if (*c < 0x20 || *c == 0x7f)
+            appendStringInfo(&s, "\\x%02x", *c);
+        else
+            appendStringInfoChar(&s, static_cast<char>(*c));
+    }
+    return s.data;
+}
+
+// Which character of a name was refused. Every character before it is
+// ASCII, so its byte offset is its position.
+const char* refused_character(const core::UncarriedName& u) {
+    if (u.byte >= 0x20 && u.byte < 0x7f)
+        return psprintf("character %zu, \"%c\"", u.offset + 1, u.byte);
+    return psprintf("character %zu, byte 0x%02x", u.offset + 1, u.byte);
+}
+
+// Refuses (0A000) a name the client's format cannot carry: the text must be
+// safe to paste, so nothing is written approximately. The reasons are the
+// core's (core/pool_config.hpp); docs/recommendations.md lists them.
+void refuse_uncarried_name(core::PoolClient client, const char* client_name,
+                           const core::PoolConfigInput& in) {
+    const core::UncarriedName u = core::uncarried_name(client, in);
+    switch (u.reason) {
+        case core::UncarriedReason::kNone:
+            return;
+        case core::UncarriedReason::kNotPrintableAscii:
+            ereport(ERROR,
+                    (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+                     errmsg("pool_config cannot write application_name \"%s\" for %s",
+                            name_for_message(in.application_name), client_name),
+                     errdetail("Its %s is not printable ASCII: PostgreSQL would log the pool's "
+                               "sessions in with \"?\" in its place, so the budget would not "
+                               "count them under this name, and a control character could start "
+                               "a new line in the settings.",
+                               refused_character(u)),
+                     errhint("Use the name as pgpool_stats.applications shows it.")));
+            break;
+        case core::UncarriedReason::kNotPgBouncerEntryName:
+            ereport(ERROR,
+                    (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+                     errmsg("pool_config cannot write database name \"%s\" as a PgBouncer entry",
+                            name_for_message(in.database)),
+                     errdetail("PgBouncer 1.18 reads a [databases] entry name only of ASCII "
+                               "letters, digits, \"_\", \".\" and \"-\", with no quoting; "
+                               "anything else stops it with a syntax error. The name has %s.",
+                               *in.database ? refused_character(u) : "no character"),
+                     errhint("Rename the database, or write the entry by hand under a name "
+                             "PgBouncer reads, with dbname= set to this database; the other "
+                             "clients' settings do not name the database.")));
+            break;
+        case core::UncarriedReason::kPgBouncerReservedName:
+            ereport(ERROR,
+                    (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+                     errmsg("pool_config cannot write database name \"pgbouncer\" as a "
+                            "PgBouncer entry"),
+                     errdetail("PgBouncer keeps the name \"pgbouncer\" for its admin console "
+                               "and refuses an entry of that name."),
+                     errhint("Write the entry by hand under another name, with "
+                             "dbname=pgbouncer, or rename the database.")));
+            break;
+        case core::UncarriedReason::kEmptyPgBouncerValue:
+            ereport(ERROR,
+                    (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+                     errmsg("pool_config cannot write an empty application_name for pgbouncer"),
+                     errdetail("PgBouncer 1.18's connection strings have no empty value: "
+                               "application_name='' is a syntax error, and application_name= "
+                               "takes the next setting as its value."),
+                     errhint("Budget the application under a name it sets, or use another "
+                             "client format.")));
+            break;
+    }
+}
+
+}  // namespace
+
 // pool_config(): the default recommendation (one hour, target utilization
 // 0.7) of one application, written for one client by the core.
 PGPOOL_STATS_SQL_FUNCTION(pgpool_stats_pool_config_1_0) {
@@ -225,6 +309,9 @@ PGPOOL_STATS_SQL_FUNCTION(pgpool_stats_pool_config_1_0) {
                         errmsg("unknown pool client \"%s\"", client_name),
                         errhint("Use one of: %s.", core::pool_client_names())));
     const int32 instances = instances_argument(fcinfo, 2);
+    const char* database = get_database_name(MyDatabaseId);
+    refuse_uncarried_name(client, client_name,
+                          core::PoolConfigInput{application, database, nullptr});
 
     const Observed o = observe(kDefaultWindowMicros);
     int32 k = 0;
@@ -242,7 +329,7 @@ PGPOOL_STATS_SQL_FUNCTION(pgpool_stats_pool_config_1_0) {
                          application)));
     int32 ticks = 0;
     const core::Recommendation r = recommend_row(o, k, instances, kDefaultTarget, &ticks);
-    const core::PoolConfigInput in{application, get_database_name(MyDatabaseId), &r};
+    const core::PoolConfigInput in{application, database, &r};
     const size_t length = core::write_pool_config(client, in, nullptr, 0);
     text* result = static_cast<text*>(palloc(VARHDRSZ + length + 1));
     core::write_pool_config(client, in, VARDATA(result), length + 1);

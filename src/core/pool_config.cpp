@@ -34,26 +34,21 @@ public:
         va_end(args);
         add(piece);
     }
-    // A double-quoted string literal valid in both JSON and Python.
+    // A double-quoted string literal valid in both JSON and Python. Only
+    // printable ASCII reaches here (uncarried_name() refuses the rest).
     void quoted(const char* s) {
         put('"');
         for (; *s; ++s) {
-            const unsigned char c = static_cast<unsigned char>(*s);
-            if (c == '"' || c == '\\') {
-                put('\\');
-                put(*s);
-            } else if (c < 0x20 || c >= 0x7f) {
-                addf("\\u%04x", c);
-            } else {
-                put(*s);
-            }
+            if (*s == '"' || *s == '\\') put('\\');
+            put(*s);
         }
         put('"');
     }
-    // A value of a PgBouncer connection string: bare when it can be,
-    // else single-quoted with quotes doubled.
+    // A value of a PgBouncer 1.18 connection string: bare when it can be,
+    // else single-quoted with quotes doubled (its only escape; a backslash
+    // is literal). Never empty: PgBouncer has no spelling for that.
     void connstr_value(const char* s) {
-        const bool bare = *s != '\0' && std::strpbrk(s, " '\\\"") == nullptr;
+        const bool bare = std::strpbrk(s, " '\\\"") == nullptr;
         if (bare) return add(s);
         put('\'');
         for (; *s; ++s) {
@@ -62,19 +57,15 @@ public:
         }
         put('\'');
     }
-    // A PgBouncer database name: bare when [0-9A-Za-z_.-], else SQL-quoted.
-    void ini_database(const char* s) {
-        bool bare = *s != '\0';
-        for (const char* c = s; *c && bare; ++c)
-            bare = (*c >= '0' && *c <= '9') || (*c >= 'a' && *c <= 'z') ||
-                   (*c >= 'A' && *c <= 'Z') || *c == '_' || *c == '.' || *c == '-';
-        if (bare) return add(s);
-        put('"');
-        for (; *s; ++s) {
-            if (*s == '"') put('"');
-            put(*s);
+    // A value of a Java .properties line, escaped as java.util.Properties
+    // writes one: a leading space would be skipped, a backslash starts an
+    // escape; '=', ':', '#' and '!' are escaped too so that no properties
+    // reader can take them for a separator or a comment.
+    void properties_value(const char* s) {
+        for (const char* c = s; *c; ++c) {
+            if ((c == s && *c == ' ') || std::strchr("\\=:#!", *c) != nullptr) put('\\');
+            put(*c);
         }
-        put('"');
     }
 
 private:
@@ -82,6 +73,17 @@ private:
     size_t capacity_;
     size_t length_ = 0;
 };
+
+bool is_printable_ascii(char c) {
+    return c >= 0x20 && c <= 0x7e;
+}
+
+// What PgBouncer 1.18's ini parser reads as a key, without '*' (a database
+// named "*" would become PgBouncer's fallback entry for every database).
+bool is_pgbouncer_entry_char(char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
+           c == '.' || c == '-';
+}
 
 bool has_idle_timeout(const Recommendation& r) {
     return r.idle_in_transaction_timeout_seconds >= 0;
@@ -148,13 +150,8 @@ void hikaricp(Text& t, const PoolConfigInput& in) {
     headline(t, "#", "HikariCP properties (PostgreSQL JDBC driver)", in);
     t.addf("maximumPoolSize=%d\nminimumIdle=%d\nconnectionTimeout=%d\n",
            r.pool_size + r.max_overflow, r.pool_size, r.pool_timeout_seconds * 1000);
-    // Java properties: only backslashes and a leading space need escaping
-    // in a value; names are printable ASCII.
     t.add("dataSource.ApplicationName=");
-    for (const char* c = in.application_name; *c; ++c) {
-        if (*c == '\\' || (c == in.application_name && *c == ' ')) t.put('\\');
-        t.put(*c);
-    }
+    t.properties_value(in.application_name);
     t.put('\n');
     if (has_idle_timeout(r))
         t.addf("dataSource.options=-c idle_in_transaction_session_timeout=%d\n",
@@ -188,7 +185,7 @@ void pgbouncer(Text& t, const PoolConfigInput& in) {
     const Recommendation& r = *in.recommendation;
     headline(t, ";", "PgBouncer settings (the instances are PgBouncers)", in);
     t.add("; add host= and port= of this server to the database entry\n[databases]\n");
-    t.ini_database(in.database);
+    t.add(in.database);  // an entry name as PgBouncer reads it (uncarried_name())
     t.add(" = dbname=");
     t.connstr_value(in.database);
     t.add(" application_name=");
@@ -231,9 +228,31 @@ const char* pool_client_names() noexcept {
     return "json, sqlalchemy, hikaricp, asyncpg, psycopg_pool, pgbouncer";
 }
 
+UncarriedName uncarried_name(PoolClient client, const PoolConfigInput& in) noexcept {
+    const char* app = in.application_name;
+    for (const char* c = app; *c; ++c)
+        if (!is_printable_ascii(*c))
+            return {UncarriedReason::kNotPrintableAscii, PoolConfigName::kApplicationName,
+                    static_cast<size_t>(c - app), static_cast<unsigned char>(*c)};
+    if (client != PoolClient::kPgBouncer) return {};  // the others do not write the database
+    if (*app == '\0')
+        return {UncarriedReason::kEmptyPgBouncerValue, PoolConfigName::kApplicationName, 0, 0};
+    const char* db = in.database;
+    if (*db == '\0')  // PostgreSQL has no such database; refused all the same
+        return {UncarriedReason::kNotPgBouncerEntryName, PoolConfigName::kDatabase, 0, 0};
+    for (const char* c = db; *c; ++c)
+        if (!is_pgbouncer_entry_char(*c))
+            return {UncarriedReason::kNotPgBouncerEntryName, PoolConfigName::kDatabase,
+                    static_cast<size_t>(c - db), static_cast<unsigned char>(*c)};
+    if (std::strcmp(db, "pgbouncer") == 0)
+        return {UncarriedReason::kPgBouncerReservedName, PoolConfigName::kDatabase, 0, 0};
+    return {};
+}
+
 size_t write_pool_config(PoolClient client, const PoolConfigInput& in, char* out,
                          size_t capacity) noexcept {
     Text t(out, capacity);
+    if (uncarried_name(client, in).reason != UncarriedReason::kNone) return 0;
     for (const ClientFormat& c : kClients)
         if (c.client == client) c.write(t, in);
     return t.length();
