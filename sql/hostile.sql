@@ -91,6 +91,21 @@ SELECT pgpool_stats.set_budget('n', 2147483647, 2147483647);
 SELECT pgpool_stats.set_budget('n', 100, 96);
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 SELECT reserved_connections FROM pgpool_stats.set_budget('n', 100, 5);
+-- A direct write (what a restore does) that overflows is kept, with a
+-- WARNING; capacity shows by how much; set_budget() then refuses any raise
+-- but lets the DBA climb down one step at a time.
+INSERT INTO pgpool_stats.budget (application_name, max_connections, reserved_connections)
+VALUES ('restored', 40, 30);
+SELECT reserved_total, reserved_over_capacity, free_unreserved FROM pgpool_stats.capacity;
+SELECT pgpool_stats.set_budget('restored', 40, 31);
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT reserved_connections FROM pgpool_stats.set_budget('restored', 40, 28);
+SELECT reserved_connections FROM pgpool_stats.set_budget('restored', 40, 20);
+SELECT reserved_over_capacity FROM pgpool_stats.capacity;
+SELECT pgpool_stats.drop_budget('restored');
+-- The overflow row's name is not an application's.
+SELECT pgpool_stats.set_budget('(other)', 5);
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
 SELECT * FROM pgpool_stats.recommend('keep', '1 hour', -2147483648);
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 SELECT max_connections, pool_size, max_overflow, rationale LIKE '%The 2147483647 instances do not fit%' AS says_so

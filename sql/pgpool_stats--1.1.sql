@@ -84,10 +84,10 @@ COMMENT ON TABLE pgpool_stats.budget IS
 -- pg_dump keeps the budgets.
 SELECT pg_catalog.pg_extension_config_dump('pgpool_stats.budget', '');
 
--- Left executable by PUBLIC: the budget triggers run them as the writer,
--- and they read only what the writer may read.
 -- The reservations of every budget, with one of them replaced (name,
--- reserved), against the server's capacity as the ledger counts it. Writers
+-- reserved), against the server's capacity as the ledger counts it. Left
+-- executable by PUBLIC: a budget trigger runs it as the writer, and it reads
+-- only what the writer may read. Writers
 -- of reservations are serialized by a transaction advisory lock, so two
 -- concurrent ones cannot each fit alone and overflow together (the second
 -- waits for the first to end, then sees its row).
@@ -111,19 +111,20 @@ BEGIN
 END
 $$;
 
-CREATE FUNCTION pgpool_stats.warn_if_reservations_exceed_capacity(
-    application_name text, reserved_connections int) RETURNS void
+-- AFTER the row is written, so an upsert warns once, for the row it wrote.
+CREATE FUNCTION pgpool_stats.budget_check_capacity() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     r record;
 BEGIN
-    r := pgpool_stats.reservations_with(application_name, reserved_connections);
+    r := pgpool_stats.reservations_with(NEW.application_name, NEW.reserved_connections);
     IF r.after > r.capacity THEN
         RAISE WARNING 'reservations exceed the server''s capacity by %', r.after - r.capacity
             USING DETAIL = format('With %s reserved for "%s", %s connections are reserved; the server has %s (max_connections - superuser_reserved_connections). Applications without a reservation find no slot while this lasts.',
-                                  reserved_connections, application_name, r.after, r.capacity),
+                                  NEW.reserved_connections, NEW.application_name, r.after, r.capacity),
                   HINT = 'Lower reservations with pgpool_stats.set_budget() (one step at a time is fine), or raise max_connections.';
     END IF;
+    RETURN NULL;
 END
 $$;
 
@@ -178,12 +179,8 @@ BEGIN
     -- Reservations are guarantees, so together they should fit in the
     -- server. set_budget() refuses a change that raises them beyond it; a row
     -- written directly (a restore into a smaller server, say) is kept and
-    -- warned about, never lost: pgpool_stats.capacity and the overcommitted
-    -- finding show the condition until it is mended.
-    IF NEW.reserved_connections > 0 THEN
-        PERFORM pgpool_stats.warn_if_reservations_exceed_capacity(
-            NEW.application_name, NEW.reserved_connections);
-    END IF;
+    -- warned about by budget_check_capacity, never lost: pgpool_stats.capacity
+    -- and the overcommitted finding show the condition until it is mended.
     IF NEW.mode IS NULL THEN
         RAISE EXCEPTION 'mode must not be NULL'
             USING ERRCODE = 'null_value_not_allowed', HINT = 'Use ''enforce'' or ''monitor''.';
@@ -257,6 +254,8 @@ CREATE TRIGGER budget_validate BEFORE INSERT OR UPDATE ON pgpool_stats.budget
     FOR EACH ROW EXECUTE FUNCTION pgpool_stats.budget_validate();
 CREATE TRIGGER budget_check_roles AFTER INSERT OR UPDATE OF allowed_roles ON pgpool_stats.budget
     FOR EACH ROW EXECUTE FUNCTION pgpool_stats.budget_check_roles();
+CREATE TRIGGER budget_check_capacity AFTER INSERT OR UPDATE OF reserved_connections ON pgpool_stats.budget
+    FOR EACH ROW WHEN (NEW.reserved_connections > 0) EXECUTE FUNCTION pgpool_stats.budget_check_capacity();
 CREATE TRIGGER budget_changed AFTER INSERT OR UPDATE OR DELETE ON pgpool_stats.budget
     FOR EACH ROW EXECUTE FUNCTION pgpool_stats.budget_trigger();
 CREATE TRIGGER budget_truncated AFTER TRUNCATE ON pgpool_stats.budget
@@ -573,6 +572,7 @@ REVOKE ALL ON pgpool_stats.budget, pgpool_stats.applications, pgpool_stats.capac
 REVOKE ALL ON FUNCTION
     pgpool_stats.budget_validate(),
     pgpool_stats.budget_check_roles(),
+    pgpool_stats.budget_check_capacity(),
     pgpool_stats.budget_trigger(),
     pgpool_stats.budget_writable_here(),
     pgpool_stats.set_budget(text, int, int, text, interval, interval, interval, name[], text),
