@@ -66,8 +66,9 @@ my @calls = (
 );
 
 # SQLSTATE classes a clean refusal may have: data exceptions, integrity
-# constraints, syntax/access rule (unknown names), raised by our validation.
-my $allowed = qr/^(00000|22...|23...|42...|P0001)$/;
+# constraints, syntax/access rule (unknown names), raised by our validation,
+# and 0A000 for a name pool_config()'s client format cannot carry.
+my $allowed = qr/^(00000|0A000|22...|23...|42...|P0001)$/;
 my (%states, @bad);
 my $statements = 0;
 my $deadline = time() + $seconds;

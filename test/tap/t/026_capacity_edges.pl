@@ -42,9 +42,9 @@ sub capacity_column {
 }
 
 # --- 1. Waiting logins and reservations -------------------------------------
-# capacity 27; "checkout" reserves 10, the test's tooling 2; "api" may hold 2
+# capacity 67; "checkout" reserves 10, the test's tooling 2; "api" may hold 2
 # and lets logins wait 20 s.
-my $node = pgpool_node('waiters', "max_connections = 30\nsuperuser_reserved_connections = 3\n");
+my $node = pgpool_node('waiters', "max_connections = 70\nsuperuser_reserved_connections = 3\n");
 $node->safe_psql('postgres', qq{
     CREATE ROLE app LOGIN;
     SELECT pgpool_stats.set_budget('$tooling', NULL, reserved_connections => 2);
@@ -53,16 +53,16 @@ $node->safe_psql('postgres', qq{
 });
 my @api = hold($node, 'api', 2, 'app');
 
-# 20 logins of api queue on its full budget: only as many as there are
-# unreserved slots (27 - 12 reserved - 2 held = 13) may wait. (20, not more:
+# 60 logins of api queue on its full budget: only as many as there are
+# unreserved slots (67 - 12 reserved - 2 held = 53) may wait. (60, not more:
 # every login holds a process slot while it starts, and PostgreSQL's own
-# limit of 30 would refuse the surplus before we see it.)
+# limit would refuse the surplus before we see it.)
 my ($out, $err) = ('', '');
 my $queue = IPC::Run::start(['/usr/bin/python3', "$root/test/clients/storm.py",
     '--host', $node->host, '--port', $node->port, '--user', 'app', '--app', 'api',
-    '--count', 20], '>', \$out, '2>', \$err);
-wait_until($node, q{SELECT admission_waiting = 13 FROM pgpool_stats.capacity},
-    'capacity shows the 13 logins waiting');
+    '--count', 60], '>', \$out, '2>', \$err);
+wait_until($node, q{SELECT admission_waiting = 53 FROM pgpool_stats.capacity},
+    'capacity shows the 53 logins waiting');
 wait_until($node, q{SELECT rejected = 7 FROM pgpool_stats.applications WHERE application_name = 'api'},
     'the other 7 are refused at once');
 
@@ -71,11 +71,11 @@ is($checkout->{admitted}, 10, 'all 10 reserved logins of checkout are admitted w
 is($checkout->{errors} + $checkout->{rejected}, 0, 'none refused, by us or by PostgreSQL');
 
 # More budget for api: the waiters are admitted at once.
-$node->safe_psql('postgres', q{SELECT pgpool_stats.set_budget('api', 20, admission_timeout => '20 seconds')});
+$node->safe_psql('postgres', q{SELECT pgpool_stats.set_budget('api', 60, admission_timeout => '20 seconds')});
 $queue->finish;
 release_all($node, ['api'], @api);
 my $q = JSON::PP::decode_json($out);
-is($q->{admitted}, 13, 'the waiters are admitted when the budget grows');
+is($q->{admitted}, 53, 'the waiters are admitted when the budget grows');
 is($q->{sqlstates}{53300}, 7, 'the refused ones got 53300');
 like(join("\n", @{ $q->{messages} }), qr/It cannot wait for a slot: waiting would hold a process slot that other applications have reserved/,
     'with a DETAIL saying why it could not wait');
