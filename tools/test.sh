@@ -76,7 +76,9 @@ run_package() {
     local f missing=0
     for f in usr/lib/postgresql/15/lib/pgpool_stats.so \
              usr/share/postgresql/15/extension/pgpool_stats.control \
-             usr/share/postgresql/15/extension/pgpool_stats--1.0.sql; do
+             usr/share/postgresql/15/extension/pgpool_stats--1.0.sql \
+             usr/share/postgresql/15/extension/pgpool_stats--1.1.sql \
+             usr/share/postgresql/15/extension/pgpool_stats--1.0--1.1.sql; do
         if grep -q "\./$f\$" <<<"$listing"; then echo "  contains /$f"; else echo "  MISSING /$f"; missing=1; fi
     done
     return $missing
