@@ -1,17 +1,20 @@
 #!/usr/bin/python3
-"""Opens the sessions described by a JSON array (argv[1]), one after another,
-and holds them until its standard input is closed. Each element has "dbname",
-"user" and any libpq parameters to send as they are ("application_name",
-"options"). Prints one JSON line once every attempt is over:
+"""hold_sessions.py HOST PORT SPECS: opens the sessions of the JSON array SPECS
+one after another and holds them until its standard input is closed. Each
+element has "dbname", "user" and the libpq parameters to send as they are
+("application_name", "options"); PGAPPNAME is ignored, so that nothing else
+names the session. Prints one JSON line once every attempt is over:
 [{"ok": true, "pid": n} | {"ok": false, "error": "..."}, ...].
 """
 import json
+import os
 import sys
 
 import psycopg2
 
 
 def main():
+    os.environ.pop("PGAPPNAME", None)  # the TAP framework sets it; libpq would send it
     host, port, specs = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
     held, results = [], []
     for spec in specs:

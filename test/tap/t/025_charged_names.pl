@@ -101,6 +101,9 @@ is($stored{'61 + Z + é (64 bytes)'}, ('d' x 61) . 'Z',
     'PostgreSQL stores 61 + Z + é as the 62 bytes before the é (UTF8)');
 is($stored{'both: the parameter wins'}, ('r' x 61) . 'Z',
     'with a parameter and options, PostgreSQL stores the parameter');
+# The options routes really name the session (nothing else is sent).
+is($stored{'61 + Z + é, -c'}, ('e' x 61) . 'Z', 'options -c: PostgreSQL stores the cut name');
+is($stored{'61 + Z + é, --'}, ('f' x 61) . 'Z', 'options --: PostgreSQL stores the cut name');
 ledger_matches_activity($node, 'every name at and across the 63-byte limit');
 
 # Each session is charged to the name its own backend shows.
