@@ -19,13 +19,18 @@
 #include "shell.hpp"
 
 extern "C" {
+#include "access/genam.h"
 #include "access/htup_details.h"
+#include "access/stratnum.h"
+#include "access/table.h"
 #include "catalog/pg_authid.h"
+#include "catalog/pg_database.h"
 #include "common/string.h"
 #include "libpq/auth.h"
 #include "common/ip.h"
 #include "libpq/libpq-be.h"
 #include "libpq/libpq.h"
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "postmaster/postmaster.h"
 #include "replication/walsender.h"
@@ -33,6 +38,8 @@ extern "C" {
 #include "storage/proc.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/relcache.h"
 #include "utils/syscache.h"
 #include "utils/timeout.h"
 #include "utils/timestamp.h"
@@ -78,13 +85,48 @@ void release_session(int, Datum) {
     ConditionVariableBroadcast(&shared->ledger_changed);
 }
 
-// application_name as the startup packet set it: the parameter, or else
-// "-c application_name=..." in the options parameter, cleaned to printable
-// ASCII the way PostgreSQL cleans it, so the charge matches pg_stat_activity.
-void startup_application_name(Port* port, char (&out)[NAMEDATALEN]) {
-    const char* name = port->application_name;
-    char* from_options = nullptr;
-    if (name == nullptr && port->cmdline_options != nullptr) {
+// The encoding of the database the client asked for: PostgreSQL cuts
+// application_name in it, and the session has not opened it yet. pg_database is
+// a shared catalog, readable here; read as InitPostgres reads it (a heap scan
+// while the shared relcache is not built, as after a crash restart). A database
+// that does not exist fails the login later; its sessions get a byte cut.
+int requested_database_encoding(const char* dbname) {
+    ScanKeyData key;
+    ScanKeyInit(&key, Anum_pg_database_datname, BTEqualStrategyNumber, F_NAMEEQ,
+                CStringGetDatum(dbname));
+    Relation rel = table_open(DatabaseRelationId, AccessShareLock);
+    SysScanDesc scan = systable_beginscan(rel, DatabaseNameIndexId, criticalSharedRelcachesBuilt,
+                                          nullptr, 1, &key);
+    HeapTuple tuple = systable_getnext(scan);
+    int encoding =
+        HeapTupleIsValid(tuple) ? ((Form_pg_database)GETSTRUCT(tuple))->encoding : PG_SQL_ASCII;
+    systable_endscan(scan);
+    table_close(rel, AccessShareLock);
+    return encoding;
+}
+
+// application_name's GUC check hook: a copy of NAME with every byte outside
+// printable ASCII replaced. The only difference between majors.
+char* clean_like_check_hook(const char* name) {
+#if PG_VERSION_NUM >= 160000
+    // 16 and later: each such byte becomes the four characters \xNN.
+    return pg_clean_ascii(name, 0);
+#else
+    // 15: each such byte becomes '?', in place.
+    char* copy = pstrdup(name);
+    pg_clean_ascii(copy);
+    return copy;
+#endif
+}
+
+// The raw value the startup packet gives application_name, or nullptr.
+// InitPostgres applies the options field first ("-c name=value", "--name=value";
+// the name folded as ParseLongOption does), then the startup parameters, each in
+// order: the last one wins. GUC names are case-insensitive. port->application_name
+// is no use: the postmaster has already cleaned it, before any cut.
+const char* raw_startup_application_name(const Port* port) {
+    const char* name = nullptr;
+    if (port->cmdline_options != nullptr) {
         int maxac = 2 + (static_cast<int>(strlen(port->cmdline_options)) + 1) / 2;
         char** av = static_cast<char**>(palloc(maxac * sizeof(char*)));
         int ac = 0;
@@ -101,14 +143,37 @@ void startup_application_name(Port* port, char (&out)[NAMEDATALEN]) {
                 continue;
             if (pg_strncasecmp(opt, "application_name=", 17) == 0 ||
                 pg_strncasecmp(opt, "application-name=", 17) == 0)
-                from_options = pstrdup(opt + 17);
-        }
-        if (from_options != nullptr) {
-            pg_clean_ascii(from_options);
-            name = from_options;
+                name = opt + 17;
         }
     }
-    strlcpy(out, name ? name : "", NAMEDATALEN);
+    const List* params = port->guc_options;  // name, value, name, value, ...
+    for (int i = 0; i + 1 < list_length(params); i += 2) {
+        if (pg_strcasecmp(static_cast<const char*>(list_nth(params, i)), "application_name") == 0)
+            name = static_cast<const char*>(list_nth(params, i + 1));
+    }
+    return name;
+}
+
+// The name pg_stat_activity will show for this session, computed before
+// PostgreSQL sets it, in PostgreSQL's order:
+//   1. the GUC is a name (GUC_IS_NAME): a value of NAMEDATALEN bytes or more is
+//      cut to 63 on a character boundary of the database encoding;
+//   2. the check hook cleans what is left (clean_like_check_hook);
+//   3. pgstat_report_appname clips to 63 bytes again, which matters only when
+//      16's escapes made the name longer.
+// Cleaning first and cutting by bytes charged "a...Z?" for 61 a, Z, é, which
+// PostgreSQL stores as "a...Z" in a UTF8 database.
+void startup_application_name(Port* port, char (&out)[NAMEDATALEN]) {
+    out[0] = '\0';
+    const char* raw = raw_startup_application_name(port);
+    if (raw == nullptr) return;
+    const int encoding = requested_database_encoding(port->database_name);
+    int len = static_cast<int>(strlen(raw));
+    if (len >= NAMEDATALEN) len = pg_encoding_mbcliplen(encoding, raw, len, NAMEDATALEN - 1);
+    char* clean = clean_like_check_hook(pnstrdup(raw, len));
+    len = pg_encoding_mbcliplen(encoding, clean, static_cast<int>(strlen(clean)), NAMEDATALEN - 1);
+    memcpy(out, clean, len);
+    out[len] = '\0';
 }
 
 // Instances are told apart by client address, not port; every Unix-socket
