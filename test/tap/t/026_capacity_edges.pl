@@ -42,9 +42,9 @@ sub capacity_column {
 }
 
 # --- 1. Waiting logins and reservations -------------------------------------
-# capacity 67; "checkout" reserves 10, the test's tooling 2; "api" may hold 2
-# and lets logins wait 20 s.
-my $node = pgpool_node('waiters', "max_connections = 70\nsuperuser_reserved_connections = 3\n");
+# 57 slots for non-superusers (60 - 3); "checkout" reserves 10, the test's
+# tooling 2; "api" holds its budget of 2 and lets logins wait 20 s.
+my $node = pgpool_node('waiters', "max_connections = 60\nsuperuser_reserved_connections = 3\n");
 $node->safe_psql('postgres', qq{
     CREATE ROLE app LOGIN;
     SELECT pgpool_stats.set_budget('$tooling', NULL, reserved_connections => 2);
@@ -53,33 +53,47 @@ $node->safe_psql('postgres', qq{
 });
 my @api = hold($node, 'api', 2, 'app');
 
-# 60 logins of api queue on its full budget: only as many as there are
-# unreserved slots (67 - 12 reserved - 2 held = 53) may wait. (60, not more:
-# every login holds a process slot while it starts, and PostgreSQL's own
-# limit would refuse the surplus before we see it.)
-my ($out, $err) = ('', '');
-my $queue = IPC::Run::start(['/usr/bin/python3', "$root/test/clients/storm.py",
-    '--host', $node->host, '--port', $node->port, '--user', 'app', '--app', 'api',
-    '--count', 60], '>', \$out, '2>', \$err);
-wait_until($node, q{SELECT admission_waiting = 53 FROM pgpool_stats.capacity},
-    'capacity shows the 53 logins waiting');
-wait_until($node, q{SELECT rejected = 7 FROM pgpool_stats.applications WHERE application_name = 'api'},
-    'the other 7 are refused at once');
+# 60 logins of api queue on its full budget, in waves of 10 (a wave at once
+# would hold 60 process slots while starting, and PostgreSQL's own limit
+# would refuse the surplus before we see it). Only as many as there are
+# unreserved slots (57 - 12 reserved - 2 held = 43) may wait; the rest are
+# refused at once. Without that bound they filled PostgreSQL's process
+# slots and checkout's reserved logins met "sorry, too many clients".
+my @waves;
+for my $wave (1 .. 6) {
+    my ($out, $err) = ('', '');
+    push @waves, [IPC::Run::start(['/usr/bin/python3', "$root/test/clients/storm.py",
+        '--host', $node->host, '--port', $node->port, '--user', 'app', '--app', 'api',
+        '--count', 10], '>', \$out, '2>', \$err), \$out];
+    $node->poll_query_until('postgres', q{SELECT admission_waiting + rejected >= } . 10 * $wave
+        . q{ FROM pgpool_stats.applications WHERE application_name = 'api'})
+        or diag("wave $wave: not every login reached admission");
+}
+wait_until($node, q{SELECT admission_waiting = 43 FROM pgpool_stats.capacity},
+    'capacity shows 43 logins waiting');
+wait_until($node, q{SELECT rejected = 17 FROM pgpool_stats.applications WHERE application_name = 'api'},
+    'the other 17 are refused at once');
 
 my $checkout = storm($node, app => 'checkout', user => 'app', count => 10, hold => 0);
-is($checkout->{admitted}, 10, 'all 10 reserved logins of checkout are admitted while api waits');
+is($checkout->{admitted}, 10, 'all 10 reserved logins of checkout are admitted while 43 of api wait');
 is($checkout->{errors} + $checkout->{rejected}, 0, 'none refused, by us or by PostgreSQL');
 
 # More budget for api: the waiters are admitted at once.
 $node->safe_psql('postgres', q{SELECT pgpool_stats.set_budget('api', 60, admission_timeout => '20 seconds')});
-$queue->finish;
+my %total = (admitted => 0, refused => 0, messages => '');
+for (@waves) {
+    $_->[0]->finish;
+    my $q = JSON::PP::decode_json(${ $_->[1] });
+    $total{admitted} += $q->{admitted};
+    $total{refused} += $q->{sqlstates}{53300} // 0;
+    $total{messages} .= join("\n", @{ $q->{messages} }) . "\n";
+}
 release_all($node, ['api'], @api);
-my $q = JSON::PP::decode_json($out);
-is($q->{admitted}, 53, 'the waiters are admitted when the budget grows');
-is($q->{sqlstates}{53300}, 7, 'the refused ones got 53300');
-like(join("\n", @{ $q->{messages} }), qr/It cannot wait for a slot: waiting would hold a process slot that other applications have reserved/,
+is($total{admitted}, 43, 'the waiters are admitted when the budget grows');
+is($total{refused}, 17, 'the refused ones got 53300');
+like($total{messages}, qr/It cannot wait for a slot: waiting would hold a process slot that other applications have reserved/,
     'with a DETAIL saying why it could not wait');
-unlike(slurp_file($node->logfile), qr/sorry, too many clients already/,
+unlike(slurp_file($node->logfile), qr/sorry, too many clients already|remaining connection slots are reserved/,
     'PostgreSQL itself never ran out of process slots');
 $node->poll_query_until('postgres', connections_sql('api', '=', 0));
 ledger_matches_activity($node, 'after the queue');

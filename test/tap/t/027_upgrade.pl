@@ -48,7 +48,7 @@ my $describe = q{
                || ' acl=' || coalesce(p.proacl::text, '-') || ' comment=' || coalesce(obj_description(p.oid, 'pg_proc'), '-')
         FROM pg_proc p, s WHERE p.pronamespace = s.nsp
         UNION ALL
-        SELECT 'relation ' || c.relname || ' ' || c.relkind || ' ' || coalesce(md5(pg_get_viewdef(c.oid)), '-')
+        SELECT 'relation ' || c.relname || ' ' || c.relkind::text || ' ' || coalesce(md5(pg_get_viewdef(c.oid)), '-')
                || ' acl=' || coalesce(c.relacl::text, '-') || ' comment=' || coalesce(obj_description(c.oid, 'pg_class'), '-')
         FROM pg_class c, s WHERE c.relnamespace = s.nsp
         UNION ALL
@@ -64,7 +64,7 @@ my $describe = q{
         SELECT 'constraint ' || conname || ' ' || pg_get_constraintdef(co.oid) FROM pg_constraint co, s
         WHERE co.connamespace = s.nsp
         UNION ALL
-        SELECT 'type ' || t.typname || ' ' || t.typtype FROM pg_type t, s WHERE t.typnamespace = s.nsp
+        SELECT 'type ' || t.typname || ' ' || t.typtype::text FROM pg_type t, s WHERE t.typnamespace = s.nsp
         UNION ALL
         SELECT 'member ' || classid::regclass || ' ' || count(*) FROM pg_depend
         WHERE refclassid = 'pg_extension'::regclass AND deptype = 'e'
@@ -72,7 +72,7 @@ my $describe = q{
         GROUP BY classid
         UNION ALL
         SELECT 'schema acl=' || coalesce(nspacl::text, '-') FROM pg_namespace, s WHERE oid = s.nsp
-    ) lines};
+    ) lines(line)};
 $node->safe_psql('postgres', 'CREATE DATABASE fresh');
 $node->safe_psql('fresh', 'CREATE EXTENSION pgpool_stats');
 my $updated = $node->safe_psql('postgres', $describe);
