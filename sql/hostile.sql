@@ -103,6 +103,11 @@ SELECT reserved_connections FROM pgpool_stats.set_budget('restored', 40, 28);
 SELECT reserved_connections FROM pgpool_stats.set_budget('restored', 40, 20);
 SELECT reserved_over_capacity FROM pgpool_stats.capacity;
 SELECT pgpool_stats.drop_budget('restored');
+-- A reservation is checked against all the others only in read committed.
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+SELECT pgpool_stats.set_budget('rr', 5, 1);
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+ROLLBACK;
 -- The overflow row's name is not an application's.
 SELECT pgpool_stats.set_budget('(other)', 5);
 \echo SQLSTATE :LAST_ERROR_SQLSTATE

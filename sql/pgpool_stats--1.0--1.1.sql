@@ -21,7 +21,7 @@ BEGIN
         RAISE EXCEPTION 'schema "pgpool_stats" is owned by role "%", which is not a superuser', owner_name
             USING ERRCODE = 'insufficient_privilege',
                   DETAIL = 'The owner of the extension''s schema could replace the objects that pgpool_stats runs as a superuser.',
-                  HINT = 'Check what the schema holds, then drop it (or ALTER SCHEMA pgpool_stats OWNER TO a superuser) and run the command again.';
+                  HINT = 'Check what the schema holds, drop it, and install the extension again (its budgets survive in a pg_dump of the table).';
     END IF;
     SELECT string_agg(DISTINCT CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE r.rolname::text END, ', ')
     INTO creators
@@ -34,6 +34,33 @@ BEGIN
             USING ERRCODE = 'insufficient_privilege',
                   DETAIL = 'A role that can create objects in the extension''s schema could plant objects that pgpool_stats trusts.',
                   HINT = 'REVOKE CREATE ON SCHEMA pgpool_stats FROM those roles, then run the command again.';
+    END IF;
+    -- The schema of that name must be the extension's own, and hold nothing
+    -- but the extension's members.
+    IF (SELECT extnamespace FROM pg_catalog.pg_extension WHERE extname = 'pgpool_stats')
+       IS DISTINCT FROM 'pgpool_stats'::regnamespace THEN
+        RAISE EXCEPTION 'schema "pgpool_stats" is not the schema of extension pgpool_stats'
+            USING ERRCODE = 'insufficient_privilege',
+                  HINT = 'Drop the extension and that schema, check what they held, and install the extension again.';
+    END IF;
+    IF EXISTS (SELECT FROM pg_catalog.pg_class c
+               WHERE c.relnamespace = 'pgpool_stats'::regnamespace AND c.relkind IN ('r', 'v', 'm', 'f', 'p', 'S')
+                 AND NOT EXISTS (SELECT FROM pg_catalog.pg_depend d
+                                 WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e'))
+       OR EXISTS (SELECT FROM pg_catalog.pg_proc p
+                  WHERE p.pronamespace = 'pgpool_stats'::regnamespace
+                    AND NOT EXISTS (SELECT FROM pg_catalog.pg_depend d
+                                    WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e')) THEN
+        RAISE EXCEPTION 'schema "pgpool_stats" holds objects that are not the extension''s'
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = 'Such objects could capture names that pgpool_stats resolves as a superuser.',
+                  HINT = 'Check what the schema holds, drop what is not the extension''s, and run the update again.';
+    END IF;
+    -- Budgets named "(other)" are refused from 1.1 on (the overflow row's name).
+    IF EXISTS (SELECT FROM pgpool_stats.budget WHERE application_name = '(other)') THEN
+        RAISE WARNING 'the budget of "(other)" is ignored'
+            USING DETAIL = '"(other)" names the row where sessions go when the application table is full; it never has a budget.',
+                  HINT = 'Drop it with pgpool_stats.drop_budget(''(other)'').';
     END IF;
 END
 $$;
@@ -205,6 +232,16 @@ DECLARE
     r record;
 BEGIN
     PERFORM pgpool_stats.budget_writable_here();
+    -- The reservation check reads the other budgets after taking its lock;
+    -- only read committed sees what a writer that held it before committed.
+    IF set_budget.reserved_connections > 0
+       AND current_setting('transaction_isolation') <> 'read committed' THEN
+        RAISE EXCEPTION 'set_budget() with a reservation needs a read committed transaction'
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = format('This transaction is %s: the check of all reservations against the server''s capacity could miss a concurrent change.',
+                                  current_setting('transaction_isolation')),
+                  HINT = 'Set the reservation in a read committed transaction (the default).';
+    END IF;
     -- Reservations beyond capacity: refuse only what makes it worse, so a
     -- DBA can climb down step by step from a smaller server.
     r := pgpool_stats.reservations_with(set_budget.application_name, set_budget.reserved_connections);

@@ -22,7 +22,7 @@ BEGIN
         RAISE EXCEPTION 'schema "pgpool_stats" is owned by role "%", which is not a superuser', owner_name
             USING ERRCODE = 'insufficient_privilege',
                   DETAIL = 'The owner of the extension''s schema could replace the objects that pgpool_stats runs as a superuser.',
-                  HINT = 'Check what the schema holds, then drop it (or ALTER SCHEMA pgpool_stats OWNER TO a superuser) and run the command again.';
+                  HINT = 'Check what the schema holds, drop it, and install the extension again (its budgets survive in a pg_dump of the table).';
     END IF;
     SELECT string_agg(DISTINCT CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE r.rolname::text END, ', ')
     INTO creators
@@ -35,6 +35,16 @@ BEGIN
             USING ERRCODE = 'insufficient_privilege',
                   DETAIL = 'A role that can create objects in the extension''s schema could plant objects that pgpool_stats trusts.',
                   HINT = 'REVOKE CREATE ON SCHEMA pgpool_stats FROM those roles, then run the command again.';
+    END IF;
+    -- Nothing may wait in the schema for the install script to run into.
+    IF EXISTS (SELECT FROM pg_catalog.pg_class WHERE relnamespace = 'pgpool_stats'::regnamespace)
+       OR EXISTS (SELECT FROM pg_catalog.pg_proc WHERE pronamespace = 'pgpool_stats'::regnamespace)
+       OR EXISTS (SELECT FROM pg_catalog.pg_type WHERE typnamespace = 'pgpool_stats'::regnamespace)
+       OR EXISTS (SELECT FROM pg_catalog.pg_operator WHERE oprnamespace = 'pgpool_stats'::regnamespace) THEN
+        RAISE EXCEPTION 'schema "pgpool_stats" already holds objects'
+            USING ERRCODE = 'duplicate_schema',
+                  DETAIL = 'Objects made before the extension could capture names that pgpool_stats resolves as a superuser.',
+                  HINT = 'Check what the schema holds, drop it, and run CREATE EXTENSION again.';
     END IF;
 END
 $$;
@@ -298,6 +308,16 @@ DECLARE
     r record;
 BEGIN
     PERFORM pgpool_stats.budget_writable_here();
+    -- The reservation check reads the other budgets after taking its lock;
+    -- only read committed sees what a writer that held it before committed.
+    IF set_budget.reserved_connections > 0
+       AND current_setting('transaction_isolation') <> 'read committed' THEN
+        RAISE EXCEPTION 'set_budget() with a reservation needs a read committed transaction'
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = format('This transaction is %s: the check of all reservations against the server''s capacity could miss a concurrent change.',
+                                  current_setting('transaction_isolation')),
+                  HINT = 'Set the reservation in a read committed transaction (the default).';
+    END IF;
     -- Reservations beyond capacity: refuse only what makes it worse, so a
     -- DBA can climb down step by step from a smaller server.
     r := pgpool_stats.reservations_with(set_budget.application_name, set_budget.reserved_connections);

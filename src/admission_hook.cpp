@@ -254,9 +254,11 @@ void reject(const char* app, const core::AdmissionResult& r) {
     // Said when admission_timeout would have let the login wait but no slot
     // outside the reservations was left to wait in.
     const char* no_wait =
-        r.wait_refused ? " It cannot wait for a slot: waiting would hold a process slot that "
-                         "other applications have reserved."
-                       : "";
+        !r.wait_refused ? ""
+        : f.others_reserved_unused > 0
+            ? " It cannot wait for a slot: waiting would hold a process slot that other "
+              "applications have reserved."
+            : " It cannot wait for a slot: no process slot is free to wait in.";
     if (r.verdict == core::Verdict::kRejectBudgetFull) {
         ereport(FATAL,
                 (errcode(ERRCODE_TOO_MANY_CONNECTIONS),
@@ -307,73 +309,92 @@ void admit_session(Port* port) {
     }
     if (!exempt) wait_for_budgets();
 
-    TimestampTz now = GetCurrentTimestamp();
-    bool table_full = false;
-    bool announce_overflow = false;
-    ledger_lock_exclusive();
-    int32 entry = ledger->find_or_add(app, now, &table_full);
-    if (table_full && !shared->overflow_logged) announce_overflow = shared->overflow_logged = true;
-    const bool budgeted = ledger->entry(entry).has_budget;
-    core::Budget budget = budgeted ? ledger->entry(entry).budget : core::unlimited_budget();
-    ledger_unlock();
-
-    if (announce_overflow)
-        ereport(LOG, (errmsg("pgpool_stats: application table is full (%d applications); new "
-                             "applications are counted as \"(other)\"",
-                             guc_max_applications),
-                      errhint("Raise pgpool_stats.max_applications.")));
-
-    const bool enforced = guc_enforce && budget.mode == core::BudgetMode::kEnforce;
-    if (budget.roles_restricted() && !exempt && !role_allowed(port->user_name, budget)) {
-        ledger_lock_exclusive();
-        ledger->record_refusal(entry, enforced, now);
-        ledger_unlock();
-        if (enforced) refuse_role(app, port->user_name);
-    }
-
-    const TimestampTz deadline = admission_deadline(now, budget.admission_timeout_ms);
+    const TimestampTz started = GetCurrentTimestamp();
     core::AdmissionRequest req{exempt, guc_enforce, false, false};
+    // Resolve the entry and its budget, then admit against them. A budget
+    // change committed in between (seen as a new budget generation) sends
+    // the login back to resolve again, so it is never admitted under an
+    // entry or a budget that no longer applies (e.g. into "(other)" after its
+    // application got a budget and an entry of its own).
     for (;;) {
-        req.may_wait = budget.admission_timeout_ms > 0 && now < deadline;
+        TimestampTz now = GetCurrentTimestamp();
+        bool table_full = false;
+        bool announce_overflow = false;
         ledger_lock_exclusive();
-        core::AdmissionResult r = ledger->try_admit(entry, req, now);
-        if (r.outcome == core::Outcome::kAdmitted) {
-            charged_entry = entry;
-            charged_at = now;
-            SessionSlot& slot = my_slot();
-            slot.pid = MyProcPid;
-            slot.entry = entry;
-            strlcpy(slot.application_name, app, NAMEDATALEN);
-            slot.pgprocno = MyProc->pgprocno;
-            slot.client_key = client_key(port);
-            slot.charged_at = now;
-            slot.superuser = superuser;
-            strlcpy(slot.usename, port->user_name, NAMEDATALEN);
-            strlcpy(slot.datname, port->database_name, NAMEDATALEN);
-            numeric_client_addr(port, slot.client_addr);
-            slot.reap_reason = core::ReapReason::kNone;
-            slot.reported_episode = 0;
-        }
+        const int32 entry = ledger->find_or_add(app, now, &table_full);
+        const int64 generation = ledger->budget_generation();
+        if (table_full && !shared->overflow_logged)
+            announce_overflow = shared->overflow_logged = true;
+        const bool budgeted = ledger->entry(entry).has_budget;
+        const core::Budget budget =
+            budgeted ? ledger->entry(entry).budget : core::unlimited_budget();
         ledger_unlock();
-        waiting_entry = r.outcome == core::Outcome::kWait ? entry : -1;
-        if (r.outcome != core::Outcome::kWait) {
-            if (req.already_waiting) ConditionVariableCancelSleep();
-            if (r.outcome == core::Outcome::kRejected) reject(app, r);
-            return;
+
+        if (announce_overflow)
+            ereport(LOG, (errmsg("pgpool_stats: application table is full (%d applications); new "
+                                 "applications are counted as \"(other)\"",
+                                 guc_max_applications),
+                          errhint("Raise pgpool_stats.max_applications.")));
+
+        const bool enforced = guc_enforce && budget.mode == core::BudgetMode::kEnforce;
+        if (budget.roles_restricted() && !exempt && !role_allowed(port->user_name, budget)) {
+            ledger_lock_exclusive();
+            ledger->record_refusal(entry, enforced, now);
+            ledger_unlock();
+            if (enforced) refuse_role(app, port->user_name);
         }
-        req.already_waiting = true;
-        if (!pq_check_connection()) {
-            // The client left while waiting: nothing is charged; the exit
-            // callback takes us out of admission_waiting.
-            ereport(FATAL, (errcode(ERRCODE_CONNECTION_FAILURE),
-                            errmsg("client of application \"%s\" disconnected while waiting for "
-                                   "admission",
-                                   app)));
+
+        const TimestampTz deadline = admission_deadline(started, budget.admission_timeout_ms);
+        for (;;) {
+            req.may_wait = budget.admission_timeout_ms > 0 && now < deadline;
+            ledger_lock_exclusive();
+            if (ledger->budget_generation() != generation) {
+                if (req.already_waiting) ledger->abandon_wait(entry);
+                ledger_unlock();
+                req.already_waiting = false;
+                waiting_entry = -1;
+                break;  // resolve again
+            }
+            core::AdmissionResult r = ledger->try_admit(entry, req, now);
+            if (r.outcome == core::Outcome::kAdmitted) {
+                charged_entry = entry;
+                charged_at = now;
+                SessionSlot& slot = my_slot();
+                slot.pid = MyProcPid;
+                slot.entry = entry;
+                strlcpy(slot.application_name, app, NAMEDATALEN);
+                slot.pgprocno = MyProc->pgprocno;
+                slot.client_key = client_key(port);
+                slot.charged_at = now;
+                slot.superuser = superuser;
+                strlcpy(slot.usename, port->user_name, NAMEDATALEN);
+                strlcpy(slot.datname, port->database_name, NAMEDATALEN);
+                numeric_client_addr(port, slot.client_addr);
+                slot.reap_reason = core::ReapReason::kNone;
+                slot.reported_episode = 0;
+            }
+            ledger_unlock();
+            waiting_entry = r.outcome == core::Outcome::kWait ? entry : -1;
+            if (r.outcome != core::Outcome::kWait) {
+                if (req.already_waiting) ConditionVariableCancelSleep();
+                if (r.outcome == core::Outcome::kRejected) reject(app, r);
+                return;
+            }
+            req.already_waiting = true;
+            if (!pq_check_connection()) {
+                // The client left while waiting: nothing is charged; the exit
+                // callback takes us out of admission_waiting.
+                ereport(FATAL, (errcode(ERRCODE_CONNECTION_FAILURE),
+                                errmsg("client of application \"%s\" disconnected while waiting "
+                                       "for admission",
+                                       app)));
+            }
+            long left = TimestampDifferenceMilliseconds(GetCurrentTimestamp(), deadline);
+            ConditionVariableTimedSleep(&shared->ledger_changed,
+                                        std::max(1L, std::min(left, kWaitSliceMs)),
+                                        PG_WAIT_EXTENSION);
+            now = GetCurrentTimestamp();
         }
-        long left = TimestampDifferenceMilliseconds(GetCurrentTimestamp(), deadline);
-        ConditionVariableTimedSleep(&shared->ledger_changed,
-                                    std::max(1L, std::min(left, kWaitSliceMs)), PG_WAIT_EXTENSION);
-        now = GetCurrentTimestamp();
     }
 }
 

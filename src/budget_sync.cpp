@@ -256,7 +256,9 @@ void check_room_before_commit() {
     int needed = 0;
     ledger_lock_shared();
     for (int k = 0; k < staged_count; ++k)
-        if (staged[k].has_budget && ledger->find(staged[k].named.application_name) < 0) ++needed;
+        if (staged[k].has_budget && ledger->find(staged[k].named.application_name) < 0 &&
+            strcmp(staged[k].named.application_name, core::kOtherName) != 0)
+            ++needed;
     int free_entries = ledger->room_for_budgets();
     ledger_unlock();
     if (needed > free_entries)
@@ -359,8 +361,11 @@ core::NamedBudget* read_budget_table(int* n, const char** problem) {
     const Oid relid = extension_budget_table(problem);
     if (!OidIsValid(relid)) return nullptr;
     Relation rel = try_table_open(relid, AccessShareLock);
-    if (rel == nullptr) {
-        *problem = "the extension's table \"budget\" was dropped meanwhile";
+    // Checked again under the lock: what was found before locking may have
+    // been dropped (and its OID reused) meanwhile.
+    if (rel == nullptr || extension_budget_table(problem) != relid) {
+        if (rel != nullptr) table_close(rel, AccessShareLock);
+        *problem = "the extension's table \"budget\" changed while it was being read";
         return nullptr;
     }
     int index[kBudgetColumns];

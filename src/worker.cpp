@@ -20,6 +20,7 @@ extern "C" {
 #include "storage/ipc.h"
 #include "storage/proc.h"
 #include "tcop/tcopprot.h"
+#include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
@@ -156,7 +157,12 @@ extern "C" PGDLLEXPORT void pgpool_stats_worker_main(Datum) {
     BackgroundWorkerUnblockSignals();
     before_shmem_exit(fail_open_on_exit, 0);
 
-    BackgroundWorkerInitializeConnection(guc_database, nullptr, 0);
+    // Whatever the database's owner set for it: connections allowed or not,
+    // and per-database settings that would make every reload fail.
+    BackgroundWorkerInitializeConnection(guc_database, nullptr, BGWORKER_BYPASS_ALLOWCONN);
+    SetConfigOption("default_transaction_isolation", "read committed", PGC_SUSET, PGC_S_OVERRIDE);
+    SetConfigOption("lock_timeout", "0", PGC_SUSET, PGC_S_OVERRIDE);
+    SetConfigOption("statement_timeout", "0", PGC_SUSET, PGC_S_OVERRIDE);
 
     ledger_lock_exclusive();
     shared->worker_latch = MyLatch;

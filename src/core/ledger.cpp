@@ -193,6 +193,11 @@ int32_t Ledger::room_for_budgets() const noexcept {
 }
 
 int32_t Ledger::find_or_add_for_budget(const char* name, int64_t now, bool* table_full) noexcept {
+    *table_full = false;
+    // A budget row named "(other)" (refused since 1.1, possible in a 1.0
+    // table) names the overflow row, which never has a budget: it displaces
+    // no one.
+    if (std::strncmp(name, kOtherName, kNameBytes) == 0) return kOtherEntry;
     if (free_top_ == 0 && find(name) < 0) {
         int32_t victim = -1;
         for (int32_t i = 1; i <= max_applications_; ++i)

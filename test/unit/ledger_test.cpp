@@ -242,10 +242,17 @@ TEST(Ledger, AClientNamedOtherIsTheOverflowRow) {
     EXPECT_EQ(l->find_or_add("(other)", 1, &full), kOtherEntry);
     EXPECT_FALSE(full);
     EXPECT_EQ(l->capacity_figures().applications_tracked, 0);
-    // No budget can be given to it.
+    // No budget can be given to it, and a budget row of that name (from a
+    // 1.0 table) displaces no idle application from a full table.
     Budget b = make_budget(0, 0);
     EXPECT_TRUE(l->apply_budget_change("(other)", &b, 1));
     EXPECT_FALSE(l->entry(kOtherEntry).has_budget);
+    for (const char* name : {"a", "b", "c", "d"}) add(l, name);
+    NamedBudget row{};
+    copy_name(row.application_name, "(other)");
+    row.budget = b;
+    EXPECT_EQ(l->replace_budgets(&row, 1, 2), 0);
+    EXPECT_EQ(l->capacity_figures().applications_tracked, 4);
     EXPECT_TRUE(l->consistent());
 }
 

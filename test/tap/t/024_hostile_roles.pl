@@ -152,6 +152,31 @@ $node->connect_fails("$base application_name=real user=mallory",
 $holder->kill_kill;
 $holder->finish;
 
+# The extension's own table made malformed (by a superuser): no budgets,
+# one LOG line, no crash.
+$node->safe_psql('postgres', q{
+    DROP SCHEMA pgpool_stats CASCADE;
+    ALTER SCHEMA pgpool_stats_moved RENAME TO pgpool_stats;
+    ALTER TABLE pgpool_stats.budget DROP CONSTRAINT budget_max_connections_not_negative,
+        DROP CONSTRAINT budget_reserved_within_max;
+    ALTER TABLE pgpool_stats.budget ALTER COLUMN max_connections TYPE text;
+});
+$node->wait_for_log(qr/no budgets are enforced: the extension's table "budget" is malformed: column "max_connections" is of type text, not integer/);
+pass('a malformed table of the extension is said in the log');
+$node->connect_ok("$base application_name=real user=mallory", 'and enforces nothing');
+$node->safe_psql('postgres', 'DROP EXTENSION pgpool_stats CASCADE');
+
+# A schema made beforehand by a superuser is refused too when anyone else
+# may create in it, or when it already holds something.
+$node->safe_psql('postgres', 'DROP SCHEMA IF EXISTS pgpool_stats CASCADE; CREATE SCHEMA pgpool_stats; GRANT CREATE ON SCHEMA pgpool_stats TO PUBLIC');
+($rc, $out, $err) = $node->psql('postgres', 'CREATE EXTENSION pgpool_stats');
+like($err, qr/schema "pgpool_stats" grants CREATE to PUBLIC/, 'a schema open to CREATE is refused');
+$node->safe_psql('postgres', 'REVOKE CREATE ON SCHEMA pgpool_stats FROM PUBLIC; CREATE FUNCTION pgpool_stats.lurk() RETURNS int LANGUAGE sql AS $$SELECT 1$$');
+($rc, $out, $err) = $node->psql('postgres', 'CREATE EXTENSION pgpool_stats');
+like($err, qr/schema "pgpool_stats" already holds objects/, 'a schema holding objects is refused');
+$node->safe_psql('postgres', 'DROP FUNCTION pgpool_stats.lurk(); CREATE EXTENSION pgpool_stats');
+pass('an empty schema of a superuser is accepted');
+
 $log = slurp_file($node->logfile);
 unlike($log, qr/terminated by signal/, 'no process crashed');
 ok(!mallory_is_superuser(), 'mallory never became superuser');
