@@ -16,6 +16,7 @@
 
 #include <algorithm>
 
+#include "compat.hpp"
 #include "shell.hpp"
 
 extern "C" {
@@ -67,7 +68,7 @@ constexpr long kWaitSliceMs = 100;
 constexpr long kAuthTimeoutMarginMs = 250;
 
 SessionSlot& my_slot() {
-    return session_slots[MyBackendId - 1];
+    return session_slots[compat::my_backend_index()];
 }
 
 void release_session(int, Datum) {
@@ -103,20 +104,6 @@ int requested_database_encoding(const char* dbname) {
     systable_endscan(scan);
     table_close(rel, AccessShareLock);
     return encoding;
-}
-
-// application_name's GUC check hook: a copy of NAME with every byte outside
-// printable ASCII replaced. The only difference between majors.
-char* clean_like_check_hook(const char* name) {
-#if PG_VERSION_NUM >= 160000
-    // 16 and later: each such byte becomes the four characters \xNN.
-    return pg_clean_ascii(name, 0);
-#else
-    // 15: each such byte becomes '?', in place.
-    char* copy = pstrdup(name);
-    pg_clean_ascii(copy);
-    return copy;
-#endif
 }
 
 // The raw value the startup packet gives application_name, or nullptr.
@@ -158,7 +145,7 @@ const char* raw_startup_application_name(const Port* port) {
 // PostgreSQL sets it, in PostgreSQL's order:
 //   1. the GUC is a name (GUC_IS_NAME): a value of NAMEDATALEN bytes or more is
 //      cut to 63 on a character boundary of the database encoding;
-//   2. the check hook cleans what is left (clean_like_check_hook);
+//   2. the check hook cleans what is left (compat::clean_ascii);
 //   3. pgstat_report_appname clips to 63 bytes again, which matters only when
 //      16's escapes made the name longer.
 // Cleaning first and cutting by bytes charged "a...Z?" for 61 a, Z, é, which
@@ -170,7 +157,7 @@ void startup_application_name(Port* port, char (&out)[NAMEDATALEN]) {
     const int encoding = requested_database_encoding(port->database_name);
     int len = static_cast<int>(strlen(raw));
     if (len >= NAMEDATALEN) len = pg_encoding_mbcliplen(encoding, raw, len, NAMEDATALEN - 1);
-    char* clean = clean_like_check_hook(pnstrdup(raw, len));
+    char* clean = compat::clean_ascii(pnstrdup(raw, len));
     len = pg_encoding_mbcliplen(encoding, clean, static_cast<int>(strlen(clean)), NAMEDATALEN - 1);
     memcpy(out, clean, len);
     out[len] = '\0';
@@ -363,7 +350,7 @@ void admit_session(Port* port) {
                 slot.pid = MyProcPid;
                 slot.entry = entry;
                 strlcpy(slot.application_name, app, NAMEDATALEN);
-                slot.pgprocno = MyProc->pgprocno;
+                slot.pgprocno = compat::my_pgprocno();
                 slot.client_key = client_key(port);
                 slot.charged_at = now;
                 slot.superuser = superuser;

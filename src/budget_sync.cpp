@@ -20,6 +20,7 @@
 // no view, rule, policy, function or operator of anyone else's can run. The
 // triggers check that they fire on that same relation. See docs/security.md.
 
+#include "compat.hpp"
 #include "shell.hpp"
 #include "sql_boundary.hpp"
 
@@ -224,9 +225,9 @@ void discard_staged() {
 }
 
 StagedChange* stage() {
-    if (staged_lxid != MyProc->lxid) {
+    if (staged_lxid != compat::my_lxid()) {
         discard_staged();
-        staged_lxid = MyProc->lxid;
+        staged_lxid = compat::my_lxid();
     }
     if (staged_count == staged_capacity) {
         int grown = staged_capacity == 0 ? 8 : staged_capacity * 2;

@@ -26,6 +26,7 @@
 // After a backend crash the postmaster re-creates shared memory, and the
 // ledger starts empty with every other session gone: that is the reset.
 
+#include "compat.hpp"
 #include "shell.hpp"
 
 extern "C" {
@@ -74,13 +75,12 @@ Size shared_size() {
     return add_size(size, history_size());
 }
 
-// Slots ordinary sessions can ever have: DESIGN.md's "capacity".
+// Slots ordinary sessions can ever have: DESIGN.md's "capacity". On 16+ the
+// slots of reserved_connections (roles with pg_use_reserved_connections) are
+// not ours to hand out either.
 int32 ordinary_capacity() {
-#if PG_VERSION_NUM >= 160000
-    return MaxConnections - SuperuserReservedConnections - ReservedConnections;
-#else
-    return MaxConnections - ReservedBackends;
-#endif
+    return MaxConnections - compat::superuser_reserved_connections() -
+           compat::reserved_connections();
 }
 
 void request_shmem() {

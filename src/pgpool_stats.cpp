@@ -1,6 +1,7 @@
 // Entry point: _PG_init defines the GUCs, asks for shared memory, installs the
 // admission hook and registers the worker. Nothing else happens at load.
 
+#include "compat.hpp"
 #include "shell.hpp"
 
 extern "C" {
@@ -8,7 +9,7 @@ extern "C" {
 #include "miscadmin.h"
 #include "utils/guc.h"
 
-PG_MODULE_MAGIC;
+PGPOOL_STATS_MODULE_MAGIC;
 
 PGDLLEXPORT void _PG_init(void);
 }

@@ -17,13 +17,13 @@
 
 #include <signal.h>
 
+#include "compat.hpp"
 #include "shell.hpp"
 #include "sql_boundary.hpp"
 
 extern "C" {
 #include "catalog/pg_authid.h"
 #include "funcapi.h"
-#include "storage/backendid.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
@@ -46,9 +46,9 @@ const char* seconds_text(int64 micros) {
 void explain_termination(ErrorData* edata) {
     if (prev_emit_log_hook) prev_emit_log_hook(edata);
     if (edata->elevel != FATAL || edata->sqlerrcode != ERRCODE_ADMIN_SHUTDOWN ||
-        session_slots == nullptr || MyBackendId == InvalidBackendId)
+        session_slots == nullptr || compat::my_backend_index() < 0)
         return;
-    const SessionSlot& slot = session_slots[MyBackendId - 1];
+    const SessionSlot& slot = session_slots[compat::my_backend_index()];
     if (slot.pid != MyProcPid || slot.reap_reason == core::ReapReason::kNone) return;
     const bool in_transaction = slot.reap_reason == core::ReapReason::kIdleInTransaction;
     const char* app = ledger->entry(slot.entry).name;

@@ -45,7 +45,8 @@ struct SharedState {
 };
 
 // Which application each counted session was admitted as, one slot per
-// backend (index MyBackendId - 1, as PostgreSQL's own backend status array).
+// backend (index compat::my_backend_index(), as PostgreSQL's own backend
+// status array).
 // Written by the session itself at admission and release, under the ledger
 // lock; pid == 0 means free.
 struct SessionSlot {

@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "core/prometheus.hpp"
+#include "compat.hpp"
 #include "shell.hpp"
 #include "sql_boundary.hpp"
 
@@ -162,7 +163,7 @@ Datum capacity_row(FunctionCallInfo fcinfo, int columns) {
     memset(nulls, 0, sizeof nulls);
     int c = 0;
     values[c++] = Int32GetDatum(MaxConnections);
-    values[c++] = Int32GetDatum(ReservedBackends);
+    values[c++] = Int32GetDatum(compat::superuser_reserved_connections());
     values[c++] = Int32GetDatum(f.capacity);
     values[c++] = Int32GetDatum(f.connections);
     values[c++] = Int64GetDatum(f.reserved_total);
@@ -301,7 +302,7 @@ PGPOOL_STATS_SQL_FUNCTION(pgpool_stats_metrics_1_0) {
     in.n = live.ledger.n;
     in.capacity = live.ledger.capacity;
     in.max_connections = MaxConnections;
-    in.superuser_reserved_connections = ReservedBackends;
+    in.superuser_reserved_connections = compat::superuser_reserved_connections();
 
     // Two passes, like snprintf: the C++ text lives only inside the core's
     // frames; this one holds palloc'd memory only.
