@@ -4,6 +4,10 @@
 #   make unit                        GoogleTest of the core, with ASan + UBSan
 #   make format                      clang-format every C++ file
 #   make WERROR=1                    warnings are errors (CI does this)
+#   make PG_CONFIG=/path/to/pg_config   build for that server (15 to 18; see
+#                                    tools/build_postgres.sh for private 16-18 builds)
+#   make PGPOOL_STATS_PERTURB_STATUS_SIZE=1   test build only: attach to the backend
+#                                    status array with a wrong size (TAP 028)
 #
 # The whole test suite (unit, pg_regress, TAP) runs with tools/test.
 
@@ -31,7 +35,11 @@ override with_llvm = no
 
 PG_CONFIG ?= pg_config
 WARNINGS   = -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Wno-register
-PG_CXXFLAGS = -std=c++17 -fno-rtti -Isrc $(WARNINGS) $(if $(WERROR),-Werror)
+# The library's version, for PG_MODULE_MAGIC_EXT (18+): the control file's.
+PGPOOL_STATS_VERSION := $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" pgpool_stats.control)
+PG_CXXFLAGS = -std=c++17 -fno-rtti -Isrc $(WARNINGS) $(if $(WERROR),-Werror) \
+              -DPGPOOL_STATS_VERSION='"$(PGPOOL_STATS_VERSION)"' \
+              $(if $(PGPOOL_STATS_PERTURB_STATUS_SIZE),-DPGPOOL_STATS_PERTURB_STATUS_SIZE)
 SHLIB_LINK  = -lstdc++
 
 PGXS := $(shell $(PG_CONFIG) --pgxs)

@@ -1,13 +1,15 @@
 // Session states read directly from backend state in shared memory: no SPI,
 // and no copy of every backend's status as pg_stat_activity makes.
 //
-// PostgreSQL 15 keeps per-backend status (pg_stat_activity's state) in the
+// PostgreSQL keeps per-backend status (pg_stat_activity's state) in the
 // shared "Backend Status Array" but exports no pointer to it. We attach to it
-// by name once, at shared-memory startup, with the size PostgreSQL gave it;
-// if that ever fails to match (a future layout change), states are reported
-// as unknown instead of guessed, with one LOG line. Entries are read with
+// by name once, at shared-memory startup, with the size this major gives it
+// (compat::backend_status_slots()); if that ever fails to match (a layout
+// change we do not know), states are reported as unknown instead of guessed,
+// with one LOG line, and the server starts as usual. Entries are read with
 // PostgreSQL's changecount protocol, as pg_stat_activity reads them.
 
+#include "compat.hpp"
 #include "shell.hpp"
 
 extern "C" {
@@ -44,17 +46,54 @@ core::SessionState state_of(BackendState s) {
 }  // namespace
 
 void attach_backend_status() {
-    // The size backend_status.c gives it: one entry per backend and per
-    // auxiliary process type.
-    Size size = mul_size(sizeof(PgBackendStatus), MaxBackends + NUM_AUXPROCTYPES);
-    bool found = false;
-    LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
-    void* array = ShmemInitStruct("Backend Status Array", size, &found);
-    LWLockRelease(AddinShmemInitLock);
-    backend_status_array = found ? static_cast<PgBackendStatus*>(array) : nullptr;
-    if (!found)
+    // The size backend_status.c gives it.
+    Size size = mul_size(sizeof(PgBackendStatus), compat::backend_status_slots());
+#ifdef PGPOOL_STATS_PERTURB_STATUS_SIZE
+    // Test builds only (make PGPOOL_STATS_PERTURB_STATUS_SIZE=1): a size that
+    // does not match, to prove the fallback below (TAP 028).
+    size = add_size(size, sizeof(PgBackendStatus));
+#endif
+    backend_status_array = nullptr;
+
+    // ShmemInitStruct raises ERROR when the size differs, and we run inside
+    // the postmaster's shmem startup hook, where an uncaught ERROR is FATAL
+    // to the server: catch it and go on without states. It changes nothing
+    // in shared memory on that path (the entry exists; only sizes differ).
+    // No AddinShmemInitLock: we only attach (PostgreSQL created the array
+    // before any startup hook), ShmemInitStruct takes ShmemIndexLock itself,
+    // and the ERROR zeroes InterruptHoldoffCount, which the release of a lock
+    // held across it would then take below zero: interrupts held forever in
+    // the postmaster and every child it forks (they ignore SIGTERM).
+    MemoryContext context = CurrentMemoryContext;
+    const uint32 holdoff = InterruptHoldoffCount;
+    void* volatile array = nullptr;
+    volatile bool found = false;
+    char* volatile problem = nullptr;
+    PG_TRY();
+    {
+        bool f = false;
+        array = ShmemInitStruct("Backend Status Array", size, &f);
+        found = f;
+    }
+    PG_CATCH();
+    {
+        InterruptHoldoffCount = holdoff;
+        MemoryContextSwitchTo(context);
+        ErrorData* error = CopyErrorData();
+        FlushErrorState();
+        problem = error->message;
+    }
+    PG_END_TRY();
+
+    if (problem != nullptr)
+        ereport(LOG, (errmsg("pgpool_stats: cannot attach to the backend status array; session "
+                             "states will be reported as unknown"),
+                      errdetail("%s", problem)));
+    else if (!found)
         ereport(LOG, (errmsg("pgpool_stats: backend status array not found; session states will "
                              "be reported as unknown")));
+    else
+        backend_status_array = static_cast<PgBackendStatus*>(array);
 }
 
 bool read_backend_status(int index, int32 pid, core::IdleEpisode* episode, TimestampTz* xact_start,
