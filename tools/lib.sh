@@ -1,7 +1,12 @@
-# Shared by the tools/ scripts: paths of the PostgreSQL 15 toolchain, and how
-# to run a test cluster (initdb and postgres refuse to run as root).
+# Shared by the tools/ scripts: paths of the PostgreSQL toolchain, and how to
+# run a test cluster (initdb and postgres refuse to run as root).
+#
+# PG_CONFIG picks the server: Debian's 15 by default, or a private build of
+# another major (tools/build_postgres.sh prints their pg_config paths).
 
-PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
+SYSTEM_PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config
+PG_CONFIG=${PG_CONFIG:-$SYSTEM_PG_CONFIG}
+[[ -x $PG_CONFIG ]] || { echo "PG_CONFIG=$PG_CONFIG is not an executable pg_config" >&2; exit 1; }
 PG_BINDIR=$("$PG_CONFIG" --bindir)
 PGXS_DIR=$("$PG_CONFIG" --pkglibdir)/pgxs
 export PATH="$PG_BINDIR:$PATH"
@@ -25,10 +30,19 @@ make_scratch_dir() {
     echo "$dir"
 }
 
-# Builds with warnings as errors and installs into the server's directories.
+# Builds with warnings as errors and installs into the server's directories
+# (a private prefix we can write needs no sudo). Extra make variables (e.g.
+# PGPOOL_STATS_PERTURB_STATUS_SIZE=1) come as arguments.
 build_and_install() {
     local sudo=""
-    [[ $(id -u) -eq 0 ]] || sudo="sudo"
-    make -s PG_CONFIG="$PG_CONFIG" WERROR=1 >/dev/null
-    $sudo make -s PG_CONFIG="$PG_CONFIG" install >/dev/null
+    [[ $(id -u) -eq 0 || -w $("$PG_CONFIG" --pkglibdir) ]] || sudo="sudo"
+    # Objects compiled for another major, or with other flags, must not be
+    # linked in: start from clean when either changed since the last build.
+    local stamp=.build-stamp want="$PG_CONFIG $*"
+    if [[ $(cat "$stamp" 2>/dev/null) != "$want" ]]; then
+        make -s PG_CONFIG="$PG_CONFIG" clean >/dev/null
+    fi
+    make -s PG_CONFIG="$PG_CONFIG" WERROR=1 "$@" >/dev/null || return 1
+    echo "$want" >"$stamp"
+    $sudo make -s PG_CONFIG="$PG_CONFIG" "$@" install >/dev/null
 }

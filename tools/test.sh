@@ -4,7 +4,17 @@
 # clusters. Installs what is missing, builds with warnings as errors, installs.
 #
 #   tools/test.sh             everything
-#   tools/test.sh unit tap    only those suites (unit, regress, tap, package)
+#   tools/test.sh unit tap    only those suites (unit, regress, tap, package,
+#                             status_size)
+#   PG_CONFIG=/var/cache/pgpool_stats/postgresql-17.11-.../bin/pg_config tools/test.sh
+#                             against another major (tools/build_postgres.sh
+#                             builds 16, 17, 18 and prints their pg_config);
+#                             the package suite is for Debian's 15 only
+#
+# status_size (not in the default list) installs a build that attaches to the
+# backend status array with a wrong size, runs TAP 028 on it, and reinstalls
+# the normal build; on the system's 15 that replaces the installed library
+# meanwhile.
 #
 # TAP_FILES picks TAP files (default test/tap/t/*.pl); PGPOOL_STATS_SOAK_SECONDS
 # and PGPOOL_STATS_FUZZ_SECONDS size the soak (180) and fuzz (20) runs, and
@@ -14,12 +24,17 @@ cd "$(dirname "$0")/.."
 source tools/lib.sh
 
 suites=("$@")
-((${#suites[@]})) || suites=(unit regress tap package)
+if ((${#suites[@]} == 0)); then
+    suites=(unit regress tap package)
+    # The Debian package builds for Debian's server only.
+    [[ $PG_CONFIG == "$SYSTEM_PG_CONFIG" ]] || suites=(unit regress tap)
+fi
 
 bash tools/deps.sh || exit 1
 build_and_install || { echo "build failed"; exit 1; }
 scratch=$(make_scratch_dir test)
 echo "Scratch folder (logs, clusters): $scratch"
+echo "Server: $("$PG_CONFIG" --version) ($PG_CONFIG)"
 
 run_unit() {
     make -s WERROR=1 unit
@@ -41,10 +56,13 @@ run_regress() {
 }
 
 run_tap() {
-    local out="$scratch/tap"
+    local out="$scratch/${TAP_OUT:-tap}"
     as_cluster_owner mkdir -p "$out"
-    as_cluster_owner env TESTDIR="$out" PG_REGRESS="$PGXS_DIR/src/test/regress/pg_regress" \
+    # 15 reads TESTDIR; 16+ TESTDATADIR and TESTLOGDIR (same layout).
+    as_cluster_owner env TESTDIR="$out" TESTDATADIR="$out/tmp_check" TESTLOGDIR="$out/tmp_check/log" \
+        PG_REGRESS="$PGXS_DIR/src/test/regress/pg_regress" \
         PGPOOL_STATS_ROOT="$PWD" \
+        ${PGPOOL_STATS_PERTURBED_BUILD:+PGPOOL_STATS_PERTURBED_BUILD=$PGPOOL_STATS_PERTURBED_BUILD} \
         ${PGPOOL_STATS_SOAK_SECONDS:+PGPOOL_STATS_SOAK_SECONDS=$PGPOOL_STATS_SOAK_SECONDS} \
         ${PGPOOL_STATS_FUZZ_SECONDS:+PGPOOL_STATS_FUZZ_SECONDS=$PGPOOL_STATS_FUZZ_SECONDS} \
         ${PGPOOL_STATS_FUZZ_SEED:+PGPOOL_STATS_FUZZ_SEED=$PGPOOL_STATS_FUZZ_SEED} \
@@ -56,6 +74,17 @@ run_tap() {
             echo "---- $log (tail) ----"; tail -n 40 "$log"
         done
     fi
+    return $rc
+}
+
+# The fallback when the backend status array cannot be attached: TAP 028 on
+# a build that asks for a wrong size; then the normal build again.
+run_status_size() {
+    build_and_install PGPOOL_STATS_PERTURB_STATUS_SIZE=1 || { echo "perturbed build failed"; return 1; }
+    TAP_OUT=status_size TAP_FILES=test/tap/t/028_status_size_fallback.pl \
+        PGPOOL_STATS_PERTURBED_BUILD=1 run_tap
+    local rc=$?
+    build_and_install || { echo "reinstalling the normal build failed"; return 1; }
     return $rc
 }
 
