@@ -77,5 +77,24 @@ is($node->safe_psql('postgres',
     q{SELECT string_agg(application_name || '=' || reserved_connections, ',' ORDER BY 1)
       FROM pgpool_stats.budget WHERE reserved_connections > 0}), "$tooling=2,first=15",
     'only the first reservation stands');
+
+# 16+: reserved_connections (slots for pg_use_reserved_connections roles) are
+# not ours to hand out either: capacity = 30 - 3 - 2 = 25, everywhere.
+SKIP: {
+    skip 'reserved_connections exists from PostgreSQL 16 on', 5 if $node->pg_version < 16;
+    $node->append_conf('postgresql.conf', "reserved_connections = 2\n");
+    $node->restart;
+    is($node->safe_psql('postgres',
+        'SELECT superuser_reserved_connections || $$/$$ || capacity || $$/$$ || free_unreserved FROM pgpool_stats.capacity'),
+        '3/25/8', 'reserved_connections = 2: capacity 25, 25 - 17 reserved = 8 free');
+    my $s = storm($node, app => 'noisy', user => 'app', count => 20);
+    is($s->{admitted}, 8, 'the noisy application gets the 8 unreserved slots left');
+    is_deeply($s->{sqlstates}, { '53300' => 12 }, 'the other 12 are refused with 53300');
+    my ($rc, $o, $e) = $node->psql('postgres', q{SELECT pgpool_stats.set_budget('third', 9, 9)});
+    like($e, qr/reservations would exceed the server's capacity/,
+        'set_budget counts reserved_connections: 17 + 9 > 25 refused');
+    like($node->safe_psql('postgres', 'SELECT pgpool_stats.metrics()'),
+        qr/^pgpool_stats_capacity 25$/m, 'metrics() shows capacity 25');
+}
 $node->stop;
 done_testing();
