@@ -4,6 +4,7 @@
 use strict;
 use warnings;
 
+use IPC::Run;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
@@ -82,6 +83,45 @@ $node->safe_psql('postgres', q{
     ALTER SYSTEM RESET pgpool_stats.enforce; ALTER SYSTEM RESET pgpool_stats.exempt_superusers;
     SELECT pg_reload_conf();
 });
+wait_until($node, q{SELECT current_setting('pgpool_stats.enforce') = 'on'}, 'enforce is on again');
+
+# An application_name outside printable ASCII is charged as PostgreSQL cleans
+# it, from the parameter and from -c in options alike: each byte becomes '?'
+# up to 15, \xNN from 16 on ("caf\xc3\xa9"), which a budget may name.
+my $cafe = "caf\xc3\xa9";    # UTF-8 bytes
+my $clean = $node->pg_version >= 16 ? 'caf\xc3\xa9' : 'caf??';
+$node->safe_psql('postgres', "SELECT pgpool_stats.set_budget(\$n\$$clean\$n\$, 1)");
+my ($in, $o, $e) = ('', '', '');
+my $holder = IPC::Run::start(
+    ['psql', '-X', '-q', '-d', $node->connstr('postgres') . " user=app application_name=$cafe"],
+    '<', \$in, '>', \$o, '2>', \$e);
+wait_until($node, qq{SELECT connections = 1 FROM pgpool_stats.applications
+                     WHERE application_name = \$n\$$clean\$n\$}, "charged as \"$clean\"");
+is($node->safe_psql('postgres',
+    q{SELECT application_name FROM pg_stat_activity WHERE usename = 'app'}), $clean,
+    'the name pg_stat_activity shows');
+{
+    # Only -c in options names the application: no PGAPPNAME, and a client
+    # without psql's fallback_application_name.
+    local %ENV = %ENV;
+    delete $ENV{PGAPPNAME};
+    my ($out, $err) = run_command(['/usr/bin/python3', '-c', <<'PY', $node->host, $node->port, $cafe]);
+import sys, psycopg2
+host, port, app = sys.argv[1:]
+try:
+    psycopg2.connect(host=host, port=port, dbname="postgres", user="app",
+                     options="-c application_name=" + app)
+    print("admitted")
+except psycopg2.OperationalError as e:
+    print("refused:", e)
+PY
+    like($out, qr/^refused: .*too many connections for application "\Q$clean\E"/s,
+        'the same name from -c in options is the same application, over its budget of 1');
+}
+$holder->kill_kill;
+$holder->finish;
+wait_until($node, qq{SELECT connections = 0 FROM pgpool_stats.applications
+                     WHERE application_name = \$n\$$clean\$n\$}, 'released');
 
 ledger_matches_activity($node, 'at the end');
 $node->stop;
