@@ -123,6 +123,14 @@ $holder->finish;
 wait_until($node, qq{SELECT connections = 0 FROM pgpool_stats.applications
                      WHERE application_name = \$n\$$clean\$n\$}, 'released');
 
+# 18+: the magic block names the library and its version (PG_MODULE_MAGIC_EXT).
+SKIP: {
+    skip 'pg_get_loaded_modules() exists from PostgreSQL 18 on', 1 if $node->pg_version < 18;
+    is($node->safe_psql('postgres', q{SELECT module_name || ' ' || version
+        FROM pg_get_loaded_modules() WHERE file_name = 'pgpool_stats.so'}), 'pgpool_stats 1.1',
+        'pg_get_loaded_modules() shows pgpool_stats 1.1');
+}
+
 ledger_matches_activity($node, 'at the end');
 $node->stop;
 done_testing();
