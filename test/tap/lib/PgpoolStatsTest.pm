@@ -107,7 +107,8 @@ sub worker_memory_used {
     $node->safe_psql('postgres', "SELECT pg_log_backend_memory_contexts($worker)");
     for (1 .. 100) {
         my $log = slurp_file($node->logfile, $offset);
-        return $1 if $log =~ /\[$worker\] LOG:  level: 0; TopMemoryContext: .* (\d+) used/;
+        # TopMemoryContext is level 0 up to 17, level 1 from 18 on.
+        return $1 if $log =~ /\[$worker\] LOG:  level: [01]; TopMemoryContext: .* (\d+) used/;
         select(undef, undef, undef, 0.1);
     }
     die 'no memory context dump from the worker';
