@@ -57,7 +57,12 @@ is($node->safe_psql('postgres', $ours), $node->safe_psql('postgres', $expected),
     'the same figures as pg_stat_activity');
 
 # The sampler (every 100ms) has seen 3 active sessions: peak_active stays 3
-# after they end.
+# after they end. The view shows max(peak_active, active now), so wait for a
+# sample in the history first: on a fast server (seen on 18) the sessions
+# could otherwise end before the sampler ever saw them.
+wait_until($node, q{SELECT count(*) > 0 FROM pgpool_stats.history
+                    WHERE application_name = 'svc' AND active = 3},
+    'a sample has seen the 3 active sessions');
 wait_until($node, q{SELECT peak_active = 3 FROM pgpool_stats.applications WHERE application_name = 'svc'},
     'peak_active is 3');
 for my $s (@sessions) { $s->[0]->kill_kill; $s->[0]->finish; }
