@@ -27,7 +27,7 @@ OBJS        = $(SHELL_OBJS) $(CORE_OBJS)
 # pg_regress suites (tools/test runs them on a temporary instance with the
 # library preloaded; `make installcheck` runs them against a server that
 # already preloads it).
-REGRESS      = budgets privileges privilege_matrix recommendations hostile
+REGRESS      = budgets privileges privilege_matrix recommendations hostile stored_names
 
 # No LLVM bitcode: nothing of ours runs inside JIT-compiled expressions, and
 # PGXS would compile our C++ with clang and its own flags, not ours.

@@ -90,8 +90,6 @@ SELECT pgpool_stats.set_budget(NULL, 1);
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 SELECT pgpool_stats.set_budget(repeat('x', 64), 1);
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
-SELECT pgpool_stats.set_budget('caf' || chr(233), 1);
-\echo SQLSTATE :LAST_ERROR_SQLSTATE
 SELECT pgpool_stats.set_budget('api', -1);
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 SELECT pgpool_stats.set_budget('api', 5, -1);

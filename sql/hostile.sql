@@ -11,10 +11,6 @@ SELECT pgpool_stats.set_budget(repeat('x', 64), 1);
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 SELECT pgpool_stats.set_budget(repeat('x', 1000000), 1) IS NULL;
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
-SELECT pgpool_stats.set_budget('caf' || chr(233), 1);
-\echo SQLSTATE :LAST_ERROR_SQLSTATE
-SELECT pgpool_stats.set_budget(E'tab\there', 1);
-\echo SQLSTATE :LAST_ERROR_SQLSTATE
 -- The empty name is a name: sessions that set no application_name.
 SELECT application_name = '' AS empty_name FROM pgpool_stats.set_budget('', 1);
 SELECT pgpool_stats.drop_budget('');

@@ -106,7 +106,7 @@ BEGIN
     r := pgpool_stats.reservations_with(NEW.application_name, NEW.reserved_connections);
     IF r.after > r.capacity THEN
         RAISE WARNING 'reservations exceed the server''s capacity by %', r.after - r.capacity
-            USING DETAIL = format('With %s reserved for "%s", %s connections are reserved; the server has %s (max_connections - superuser_reserved_connections). Applications without a reservation find no slot while this lasts.',
+            USING DETAIL = format('With %s reserved for "%s", %s connections are reserved; the server''s capacity is %s (max_connections less the connections PostgreSQL reserves; see pgpool_stats.capacity). Applications without a reservation find no slot while this lasts.',
                                   NEW.reserved_connections, NEW.application_name, r.after, r.capacity),
                   HINT = 'Lower reservations with pgpool_stats.set_budget() (one step at a time is fine), or raise max_connections.';
     END IF;
@@ -120,6 +120,8 @@ CREATE TRIGGER budget_check_capacity AFTER INSERT OR UPDATE OF reserved_connecti
 
 CREATE OR REPLACE FUNCTION pgpool_stats.budget_validate() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    stored text;
 BEGIN
     IF NEW.application_name IS NULL THEN
         RAISE EXCEPTION 'application_name must not be NULL'
@@ -139,9 +141,26 @@ BEGIN
                   HINT = 'Budget each application under its own name.';
     END IF;
     IF NEW.application_name !~ '^[ -~]*$' THEN
+        -- The name a session connecting with this one is shown and charged
+        -- as: PostgreSQL cleans each byte outside printable ASCII (to \xNN
+        -- from 16 on, to '?' before) and keeps 63 bytes.
+        SELECT pg_catalog.left(pg_catalog.string_agg(
+                   CASE WHEN b BETWEEN 32 AND 126 THEN pg_catalog.chr(b)
+                        WHEN pg_catalog.current_setting('server_version_num')::int >= 160000
+                            THEN E'\\x' || pg_catalog.lpad(pg_catalog.to_hex(b), 2, '0')
+                        ELSE '?' END, '' ORDER BY i), 63)
+        INTO stored
+        FROM (SELECT i, pg_catalog.get_byte(raw, i) AS b
+              FROM (SELECT pg_catalog.convert_to(NEW.application_name, pg_catalog.getdatabaseencoding()) AS raw) AS r,
+                   pg_catalog.generate_series(0, pg_catalog.length(raw) - 1) AS i) AS bytes;
         RAISE EXCEPTION 'application_name "%" contains characters other than printable ASCII', NEW.application_name
             USING ERRCODE = 'invalid_parameter_value',
-                  HINT = 'PostgreSQL replaces such characters with ''?'' when a session connects, so this name never matches a session.';
+                  DETAIL = format('A session connecting with this name is shown and charged as "%s": %s',
+                                  stored,
+                                  CASE WHEN pg_catalog.current_setting('server_version_num')::int >= 160000
+                                       THEN E'PostgreSQL writes each byte outside printable ASCII as \\xNN.'
+                                       ELSE 'PostgreSQL 15 replaces each byte outside printable ASCII with ''?''.' END),
+                  HINT = format('Budget "%s", the name pg_stat_activity shows for it.', stored);
     END IF;
     IF NEW.max_connections < 0 THEN
         RAISE EXCEPTION 'max_connections must not be negative'
@@ -248,7 +267,7 @@ BEGIN
     IF r.after > r.capacity AND r.after > r.before THEN
         RAISE EXCEPTION 'reservations would exceed the server''s capacity'
             USING ERRCODE = 'invalid_parameter_value',
-                  DETAIL = format('Reserving %s for "%s" makes %s reserved connections (%s now); the server has %s (max_connections - superuser_reserved_connections).',
+                  DETAIL = format('Reserving %s for "%s" makes %s reserved connections (%s now); the server''s capacity is %s (max_connections less the connections PostgreSQL reserves; see pgpool_stats.capacity).',
                                   set_budget.reserved_connections, set_budget.application_name,
                                   r.after, r.before, r.capacity),
                   HINT = 'Lower this or another reservation, or raise max_connections.';

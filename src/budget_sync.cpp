@@ -450,9 +450,10 @@ bool reload_budgets_from_table() {
             ereport(WARNING,
                     (errmsg("pgpool_stats: reservations exceed the server's capacity by %lld",
                             static_cast<long long>(last_over_capacity)),
-                     errdetail("%lld connections are reserved; the server has %d "
-                               "(max_connections - superuser_reserved_connections). Applications "
-                               "without a reservation find no slot while this lasts.",
+                     errdetail("%lld connections are reserved; the server's capacity is %d "
+                               "(max_connections less the connections PostgreSQL reserves; see "
+                               "pgpool_stats.capacity). Applications without a reservation find "
+                               "no slot while this lasts.",
                                static_cast<long long>(figures.reserved_total), figures.capacity),
                      errhint("Lower reservations with pgpool_stats.set_budget() in database "
                              "\"%s\", or raise max_connections.",
