@@ -90,6 +90,27 @@ wait_until($node, q{SELECT current_setting('pgpool_stats.enforce') = 'on'}, 'enf
 # up to 15, \xNN from 16 on ("caf\xc3\xa9"), which a budget may name.
 my $cafe = "caf\xc3\xa9";    # UTF-8 bytes
 my $clean = $node->pg_version >= 16 ? 'caf\xc3\xa9' : 'caf??';
+
+# set_budget() refuses the raw name and its HINT names the stored form, which
+# is what pg_stat_activity shows for a session connecting with it: checked
+# for a short name and for 21 three-byte characters (63 bytes, the cleaned
+# form clipped to 63).
+for my $raw ($cafe, "\xe2\x82\xac" x 21) {
+    my ($rc, $o, $e) = $node->psql('postgres', "SELECT pgpool_stats.set_budget(\$n\$$raw\$n\$, 1)",
+        extra_params => ['-v', 'VERBOSITY=default']);
+    my ($hinted) = $e =~ /HINT:  Budget "(.*)", the name pg_stat_activity shows for it\./;
+    ok(defined $hinted, 'a name outside printable ASCII is refused with a HINT naming its stored form')
+        or diag($e);
+    my $session = IPC::Run::start(
+        ['psql', '-X', '-q', '-d', $node->connstr('postgres') . " user=app application_name=$raw"],
+        '<', \(my $in = ''), '>', \(my $out = ''), '2>', \(my $err = ''));
+    wait_until($node, q{SELECT count(*) = 1 FROM pg_stat_activity WHERE usename = 'app'}, 'session up');
+    is($node->safe_psql('postgres', q{SELECT application_name FROM pg_stat_activity WHERE usename = 'app'}),
+        $hinted // '', 'the HINT names what pg_stat_activity shows');
+    $session->kill_kill;
+    $session->finish;
+    wait_until($node, q{SELECT count(*) = 0 FROM pg_stat_activity WHERE usename = 'app'}, 'session gone');
+}
 $node->safe_psql('postgres', "SELECT pgpool_stats.set_budget(\$n\$$clean\$n\$, 1)");
 my ($in, $o, $e) = ('', '', '');
 my $holder = IPC::Run::start(
