@@ -15,14 +15,22 @@
 # modules. Keyed by the checksum, a machine builds each tarball once; the stamp
 # file .pgpool_stats-built is written last, so a half-built prefix is rebuilt.
 # PGPOOL_STATS_PG_SOURCES overrides where the tarballs are (default
-# ../shared/pg-sources relative to the repository root).
+# ../shared/pg-sources relative to the repository root, or
+# /work/shared/pg-sources when that is absent).
 #
 # Run as a user who can write the cache (root in CI; otherwise sudo creates it
 # for you). The tree is left world-readable: test clusters run as `postgres`.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
-sources=${PGPOOL_STATS_PG_SOURCES:-$root/../shared/pg-sources}
+# The sources: PGPOOL_STATS_PG_SOURCES, else ../shared/pg-sources beside the
+# clone, else the workplace's /work/shared/pg-sources (a clone made elsewhere,
+# as CI makes it).
+sources=${PGPOOL_STATS_PG_SOURCES:-}
+if [[ -z $sources ]]; then
+    sources=$root/../shared/pg-sources
+    [[ -f $sources/SHA256SUMS || ! -f /work/shared/pg-sources/SHA256SUMS ]] || sources=/work/shared/pg-sources
+fi
 cache=${PGPOOL_STATS_PG_CACHE:-/var/cache/pgpool_stats}
 jobs=${PGPOOL_STATS_BUILD_JOBS:-$(nproc)}
 

@@ -1,33 +1,50 @@
 #!/usr/bin/env bash
 # Runs every test suite of pgpool_stats: the core's unit tests (GoogleTest,
-# ASan + UBSan), pg_regress on a temporary instance, and the TAP tests on real
-# clusters. Installs what is missing, builds with warnings as errors, installs.
+# ASan + UBSan), pg_regress on a temporary instance, the TAP tests on real
+# clusters, the Debian package, and the fallback of the backend status array
+# (status_size); then the same server suites on every other supported major.
+# Installs what is missing, builds with warnings as errors, installs.
 #
-#   tools/test.sh             everything
+#   tools/test.sh             everything: all suites on Debian's 15, then
+#                             regress, tap and status_size on 16, 17 and 18
+#                             with assertions (the matrix, below)
 #   tools/test.sh unit tap    only those suites (unit, regress, tap, package,
-#                             status_size)
+#                             status_size), on one server
 #   PG_CONFIG=/var/cache/pgpool_stats/postgresql-17.11-.../bin/pg_config tools/test.sh
-#                             against another major (tools/build_postgres.sh
+#                             against that server only (tools/build_postgres.sh
 #                             builds 16, 17, 18 and prints their pg_config);
 #                             the package suite is for Debian's 15 only
 #
-# status_size (not in the default list) installs a build that attaches to the
-# backend status array with a wrong size, runs TAP 028 on it, and reinstalls
-# the normal build; on the system's 15 that replaces the installed library
-# meanwhile.
+# The matrix builds the other majors with tools/build_postgres.sh (once per
+# tarball: cached by checksum outside the work tree) at low priority while
+# 15's suites run. PGPOOL_STATS_MAJORS picks them (default "16 17 18-cassert":
+# 18 runs with PostgreSQL's assertions on, which checks more than a plain 18;
+# "18" is also known). On them TAP runs every file but those named in
+# PGPOOL_STATS_MATRIX_TAP_SKIP (default: the soak, which checks long-running
+# stability rather than a major's API, and the Chromium rendering of the
+# report, which does not depend on the server), to keep CI under its hour.
+# Without the PostgreSQL sources the matrix is reported as not run (never as
+# passed), saying where to get them.
+#
+# status_size installs a build that attaches to the backend status array
+# with a wrong size, runs TAP 028 on it, and reinstalls the normal build; on
+# the system's 15 that replaces the installed library meanwhile.
 #
 # TAP_FILES picks TAP files (default test/tap/t/*.pl); PGPOOL_STATS_SOAK_SECONDS
 # and PGPOOL_STATS_FUZZ_SECONDS size the soak (180) and fuzz (20) runs, and
 # PGPOOL_STATS_FUZZ_SEED replays a fuzz run. tools/soak.sh runs a long soak.
 set -uo pipefail
 cd "$(dirname "$0")/.."
+explicit_server=${PG_CONFIG:+1}
 source tools/lib.sh
 
 suites=("$@")
+matrix=0
 if ((${#suites[@]} == 0)); then
-    suites=(unit regress tap package)
+    suites=(unit regress tap status_size)
     # The Debian package builds for Debian's server only.
-    [[ $PG_CONFIG == "$SYSTEM_PG_CONFIG" ]] || suites=(unit regress tap)
+    [[ $PG_CONFIG == "$SYSTEM_PG_CONFIG" ]] && suites+=(package)
+    [[ -n $explicit_server ]] || matrix=1
 fi
 
 bash tools/deps.sh || exit 1
@@ -113,7 +130,19 @@ run_package() {
     return $missing
 }
 
-passed=0 failed=0 failed_names=()
+# The other majors, built in the background while 15's suites run.
+majors=()
+if ((matrix)); then
+    read -r -a majors <<<"${PGPOOL_STATS_MAJORS-16 17 18-cassert}"
+    if ((${#majors[@]})); then
+        build_log="$scratch/build_postgres.log"
+        echo "Building PostgreSQL ${majors[*]} in the background (log: $build_log)"
+        nice -n 19 bash tools/build_postgres.sh "${majors[@]}" >"$build_log" 2>&1 &
+        build_pid=$!
+    fi
+fi
+
+passed=0 failed=0 failed_names=() not_run=()
 for suite in "${suites[@]}"; do
     echo "==== $suite ===="
     if "run_$suite"; then
@@ -123,6 +152,38 @@ for suite in "${suites[@]}"; do
     fi
 done
 
+# Each other major in a child run of regress, tap (without the files above)
+# and status_size against its private build.
+if ((${#majors[@]})); then
+    echo "==== building PostgreSQL ${majors[*]} ===="
+    wait "$build_pid"
+    cat "$build_log"
+    skip=${PGPOOL_STATS_MATRIX_TAP_SKIP-016_soak 022_report}
+    tap_files=()
+    for f in test/tap/t/*.pl; do
+        [[ " $skip " == *" $(basename "$f" .pl) "* ]] || tap_files+=("$f")
+    done
+    for major in "${majors[@]}"; do
+        if ! pg_config=$(bash tools/build_postgres.sh --pg-config "$major" 2>/dev/null); then
+            if grep -q "no PostgreSQL sources" "$build_log"; then
+                not_run+=("$major")
+            else
+                failed=$((failed + 1)); failed_names+=("build-$major")
+            fi
+            continue
+        fi
+        echo "==== PostgreSQL $major: regress tap status_size (TAP without: $skip) ===="
+        if PG_CONFIG=$pg_config TAP_FILES="${tap_files[*]}" bash tools/test.sh regress tap status_size; then
+            passed=$((passed + 1))
+        else
+            failed=$((failed + 1)); failed_names+=("PostgreSQL-$major")
+        fi
+    done
+    # Leave the work tree built for, and installed into, Debian's 15.
+    build_and_install || { failed=$((failed + 1)); failed_names+=("reinstall-15"); }
+fi
+
 ((failed)) && echo "Failed suites: ${failed_names[*]}"
-echo "suites: $passed passed, $failed failed"
+((${#not_run[@]})) && echo "NOT RUN (no PostgreSQL sources; $build_log says where to get them): PostgreSQL ${not_run[*]}"
+echo "suites: $passed passed, $failed failed, ${#not_run[@]} not run"
 ((failed == 0))
