@@ -562,3 +562,34 @@ TEST(LedgerModelCheck, EveryDecisionMatchesTheReferenceRule) {
         }
     }
 }
+
+// ---------------------------------------------------------------------------
+// The shell's protocol: a login finds (or adds) its entry under the lock,
+// releases it for the role check, and is admitted in a second critical
+// section. Whatever happens in between must never charge it to another
+// application (issue 13).
+
+TEST(LedgerProtocol, AnEntryEvictedAndReusedInBetweenIsNeverCharged) {
+    TestLedger l(2, 100);
+    const int32_t x = add(l, "x");
+    // Between the two critical sections: the worker evicts idle entries and
+    // another login adds "z", which gets x's entry number back.
+    l->evict_idle(100);
+    const int32_t z = add(l, "z");
+    ASSERT_EQ(z, x);
+    const AdmissionResult r = l->try_admit(x, plain(), 3);
+    EXPECT_NE(r.outcome, Outcome::kAdmitted) << "x's login was charged to z";
+    EXPECT_EQ(l->entry(z).connections, 0);
+}
+
+TEST(LedgerProtocol, AnEntryGivenToABudgetInBetweenIsNeverCharged) {
+    TestLedger l(1, 100);
+    const int32_t x = add(l, "x");  // the last free entry, idle until admitted
+    // A budget commit for y finds the table full and displaces x's idle entry.
+    Budget b = make_budget(5, 3);
+    ASSERT_TRUE(l->apply_budget_change("y", &b, 2));
+    ASSERT_EQ(l->find("y"), x);
+    const AdmissionResult r = l->try_admit(x, plain(), 3);
+    EXPECT_NE(r.outcome, Outcome::kAdmitted) << "x's login took y's reserved slot";
+    EXPECT_EQ(l->entry(x).connections, 0);
+}
