@@ -298,23 +298,25 @@ void admit_session(Port* port) {
 
     const TimestampTz started = GetCurrentTimestamp();
     core::AdmissionRequest req{exempt, guc_enforce, false, false};
-    // Resolve the entry and its budget, then admit against them. A budget
-    // change committed in between (seen as a new budget generation) sends
-    // the login back to resolve again, so it is never admitted under an
-    // entry or a budget that no longer applies (e.g. into "(other)" after its
-    // application got a budget and an entry of its own).
+    // Resolve the entry and its budget, then admit against them. The lock is
+    // released in between (the role check reads catalogs), so the admission
+    // goes back to resolve again when a budget change committed meanwhile (a
+    // new budget generation: the budget read may no longer apply, e.g. the
+    // login would go into "(other)" after its application got an entry of its
+    // own) or when the entry changed hands (kStale: evicted while idle and
+    // reused). So a login is never charged to another application's entry.
     for (;;) {
         TimestampTz now = GetCurrentTimestamp();
         bool table_full = false;
         bool announce_overflow = false;
         ledger_lock_exclusive();
-        const int32 entry = ledger->find_or_add(app, now, &table_full);
+        const core::EntryRef entry = ledger->ref(ledger->find_or_add(app, now, &table_full));
         const int64 generation = ledger->budget_generation();
         if (table_full && !shared->overflow_logged)
             announce_overflow = shared->overflow_logged = true;
-        const bool budgeted = ledger->entry(entry).has_budget;
+        const bool budgeted = ledger->entry(entry.entry).has_budget;
         const core::Budget budget =
-            budgeted ? ledger->entry(entry).budget : core::unlimited_budget();
+            budgeted ? ledger->entry(entry.entry).budget : core::unlimited_budget();
         ledger_unlock();
 
         if (announce_overflow)
@@ -326,8 +328,9 @@ void admit_session(Port* port) {
         const bool enforced = guc_enforce && budget.mode == core::BudgetMode::kEnforce;
         if (budget.roles_restricted() && !exempt && !role_allowed(port->user_name, budget)) {
             ledger_lock_exclusive();
-            ledger->record_refusal(entry, enforced, now);
+            const bool counted = ledger->record_refusal(entry, enforced, now);
             ledger_unlock();
+            if (!counted) continue;  // the entry changed hands: resolve again
             if (enforced) refuse_role(app, port->user_name);
         }
 
@@ -336,19 +339,25 @@ void admit_session(Port* port) {
             req.may_wait = budget.admission_timeout_ms > 0 && now < deadline;
             ledger_lock_exclusive();
             if (ledger->budget_generation() != generation) {
-                if (req.already_waiting) ledger->abandon_wait(entry);
+                if (req.already_waiting) ledger->abandon_wait(entry.entry);
                 ledger_unlock();
                 req.already_waiting = false;
                 waiting_entry = -1;
                 break;  // resolve again
             }
             core::AdmissionResult r = ledger->try_admit(entry, req, now);
+            if (r.outcome == core::Outcome::kStale) {
+                // Only before the first try: a waiter's entry is not idle, so
+                // it is never evicted.
+                ledger_unlock();
+                break;  // resolve again
+            }
             if (r.outcome == core::Outcome::kAdmitted) {
-                charged_entry = entry;
+                charged_entry = entry.entry;
                 charged_at = now;
                 SessionSlot& slot = my_slot();
                 slot.pid = MyProcPid;
-                slot.entry = entry;
+                slot.entry = entry.entry;
                 strlcpy(slot.application_name, app, NAMEDATALEN);
                 slot.pgprocno = compat::my_pgprocno();
                 slot.client_key = client_key(port);
@@ -361,7 +370,7 @@ void admit_session(Port* port) {
                 slot.reported_episode = 0;
             }
             ledger_unlock();
-            waiting_entry = r.outcome == core::Outcome::kWait ? entry : -1;
+            waiting_entry = r.outcome == core::Outcome::kWait ? entry.entry : -1;
             if (r.outcome != core::Outcome::kWait) {
                 if (req.already_waiting) ConditionVariableCancelSleep();
                 if (r.outcome == core::Outcome::kRejected) reject(app, r);

@@ -22,6 +22,12 @@
 // which every release and every budget change broadcasts. The lock is never
 // taken while another LWLock is held, and ProcArrayLock is never taken at all.
 // No ereport happens while it is held.
+// An entry number found under the lock is only trusted after the lock was
+// released when its entry cannot have changed hands: a charged session's or a
+// waiting login's entry is never idle, so never evicted or displaced (release,
+// the reaper, abandon_wait); a login between finding its entry and its first
+// admission step holds a core::EntryRef, which try_admit and record_refusal
+// check (kStale: find it again).
 //
 // After a backend crash the postmaster re-creates shared memory, and the
 // ledger starts empty with every other session gone: that is the reset.

@@ -227,6 +227,20 @@ int64_t Ledger::own_unused(int32_t i, BudgetMode mode) const noexcept {
     return (e.has_budget && e.budget.mode == mode) ? unused_of(e) : 0;
 }
 
+bool Ledger::holds(EntryRef r) const noexcept {
+    const ApplicationEntry& e = entries()[r.entry];
+    return e.in_use && e.incarnation == r.incarnation;
+}
+
+AdmissionResult Ledger::try_admit(EntryRef r, const AdmissionRequest& req, int64_t now) noexcept {
+    if (!holds(r)) {
+        AdmissionResult stale{};
+        stale.outcome = Outcome::kStale;
+        return stale;
+    }
+    return try_admit(r.entry, req, now);
+}
+
 AdmissionResult Ledger::try_admit(int32_t i, const AdmissionRequest& req, int64_t now) noexcept {
     ApplicationEntry& e = entries()[i];
     const bool budgeted = e.has_budget;
@@ -328,8 +342,9 @@ void Ledger::move_session(int32_t from, int32_t to) noexcept {
     target.peak_connections = std::max(target.peak_connections, target.connections);
 }
 
-void Ledger::record_refusal(int32_t i, bool real, int64_t now) noexcept {
-    ApplicationEntry& e = entries()[i];
+bool Ledger::record_refusal(EntryRef r, bool real, int64_t now) noexcept {
+    if (!holds(r)) return false;
+    ApplicationEntry& e = entries()[r.entry];
     if (real) {
         ++e.rejected;
         e.last_rejected_at = now;
@@ -337,6 +352,7 @@ void Ledger::record_refusal(int32_t i, bool real, int64_t now) noexcept {
         ++e.would_reject;
     }
     e.last_seen_at = now;
+    return true;
 }
 
 void Ledger::set_budget(int32_t i, const Budget* budget) noexcept {

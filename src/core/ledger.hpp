@@ -68,6 +68,15 @@ struct NamedBudget {
 
 static_assert(std::is_trivially_copyable_v<NamedBudget>, "NamedBudget is palloc'd by the shell");
 
+// An entry as a caller found it: its number and the incarnation it had then.
+// A caller that releases the lock between finding an entry and using it
+// passes this, so an entry evicted and reused in between (another
+// application's now) is never charged.
+struct EntryRef {
+    int32_t entry;
+    uint32_t incarnation;
+};
+
 // What a login asks of the ledger.
 struct AdmissionRequest {
     bool exempt;           // a superuser while exempt_superusers is on
@@ -80,6 +89,8 @@ enum class Outcome : uint8_t {
     kAdmitted,  // charged: the caller must release exactly once
     kRejected,  // not charged; counted in rejected
     kWait,      // not charged; counted in admission_waiting, try again later
+    kStale,     // not charged, nothing counted: the entry is another application's
+                // now; find it again
 };
 
 struct AdmissionResult {
@@ -124,8 +135,16 @@ public:
     // answer is kOtherEntry and *table_full is set.
     int32_t find_or_add(const char* name, int64_t now, bool* table_full) noexcept;
 
-    // One step of admission for a login of entry `i`. Exact: called under the
-    // ledger's exclusive lock, with every other admission and release serialised.
+    // The entry as found now, to be used after the lock was released.
+    EntryRef ref(int32_t i) const noexcept { return EntryRef{i, entries()[i].incarnation}; }
+    // Still the application it was when `r` was taken: not evicted since.
+    bool holds(EntryRef r) const noexcept;
+
+    // One step of admission for a login of entry `r`. Exact: called under the
+    // ledger's exclusive lock, with every other admission and release
+    // serialised. kStale when the entry changed hands since `r` was taken.
+    AdmissionResult try_admit(EntryRef r, const AdmissionRequest& req, int64_t now) noexcept;
+    // The same for a caller that held the lock since it found entry i.
     AdmissionResult try_admit(int32_t i, const AdmissionRequest& req, int64_t now) noexcept;
 
     // A waiting login gave up (timeout handled by try_admit; this is for exits).
@@ -135,8 +154,9 @@ public:
     void release(int32_t i, int64_t session_micros) noexcept;
 
     // A login refused before the rule was consulted (allowed_roles). `real` is
-    // false when monitor mode or enforce = off let it through.
-    void record_refusal(int32_t i, bool real, int64_t now) noexcept;
+    // false when monitor mode or enforce = off let it through. Counts nothing
+    // and returns false when the entry changed hands since `r` was taken.
+    bool record_refusal(EntryRef r, bool real, int64_t now) noexcept;
 
     // Sets (budget != nullptr) or clears the budget of entry i.
     void set_budget(int32_t i, const Budget* budget) noexcept;

@@ -571,25 +571,113 @@ TEST(LedgerModelCheck, EveryDecisionMatchesTheReferenceRule) {
 
 TEST(LedgerProtocol, AnEntryEvictedAndReusedInBetweenIsNeverCharged) {
     TestLedger l(2, 100);
-    const int32_t x = add(l, "x");
+    const EntryRef x = l->ref(add(l, "x"));
     // Between the two critical sections: the worker evicts idle entries and
     // another login adds "z", which gets x's entry number back.
     l->evict_idle(100);
     const int32_t z = add(l, "z");
-    ASSERT_EQ(z, x);
+    ASSERT_EQ(z, x.entry);
     const AdmissionResult r = l->try_admit(x, plain(), 3);
-    EXPECT_NE(r.outcome, Outcome::kAdmitted) << "x's login was charged to z";
+    EXPECT_EQ(r.outcome, Outcome::kStale) << "x's login was charged to z";
     EXPECT_EQ(l->entry(z).connections, 0);
+    EXPECT_EQ(l->entry(z).rejected, 0);
+    EXPECT_FALSE(l->record_refusal(x, true, 3));
+    EXPECT_EQ(l->entry(z).rejected, 0);
+    EXPECT_TRUE(l->consistent());
 }
 
 TEST(LedgerProtocol, AnEntryGivenToABudgetInBetweenIsNeverCharged) {
     TestLedger l(1, 100);
-    const int32_t x = add(l, "x");  // the last free entry, idle until admitted
+    const EntryRef x = l->ref(add(l, "x"));  // the last free entry, idle until admitted
     // A budget commit for y finds the table full and displaces x's idle entry.
     Budget b = make_budget(5, 3);
     ASSERT_TRUE(l->apply_budget_change("y", &b, 2));
-    ASSERT_EQ(l->find("y"), x);
+    ASSERT_EQ(l->find("y"), x.entry);
     const AdmissionResult r = l->try_admit(x, plain(), 3);
-    EXPECT_NE(r.outcome, Outcome::kAdmitted) << "x's login took y's reserved slot";
-    EXPECT_EQ(l->entry(x).connections, 0);
+    EXPECT_EQ(r.outcome, Outcome::kStale) << "x's login took y's reserved slot";
+    EXPECT_EQ(l->entry(x.entry).connections, 0);
+    // Found again, x is counted in "(other)": the table is full.
+    bool full = false;
+    EXPECT_EQ(l->find_or_add("x", 3, &full), kOtherEntry);
+    EXPECT_TRUE(full);
+}
+
+// The protocol, randomized: logins take their entry in one step and are
+// admitted in a later one, with evictions, budget commits (which displace
+// idle entries from a full table), other logins and exits interleaved. Every
+// session is charged to its own application's entry (or "(other)"), which is
+// never given away while the session lives.
+TEST(LedgerProtocol, InterleavedLoginsAreChargedToTheirOwnApplication) {
+    const std::vector<std::string> names = {"a", "b", "c", "d", "e", "f"};
+    for (uint32_t seed = 1; seed <= 300; ++seed) {
+        std::mt19937 rng(seed);
+        TestLedger l(3, 40);
+        struct Pending {
+            std::string name;
+            EntryRef ref;
+        };
+        struct Session {
+            std::string name;
+            int32_t entry;
+        };
+        std::vector<Pending> pending;
+        std::vector<Session> sessions;
+        int64_t now = 1;
+        auto resolve = [&](const std::string& name) {
+            bool full = false;
+            return l->ref(l->find_or_add(name.c_str(), now, &full));
+        };
+        for (int step = 0; step < 300; ++step, ++now) {
+            const std::string& name = names[rng() % names.size()];
+            switch (rng() % 6) {
+                case 0:  // a login finds its entry
+                    pending.push_back({name, resolve(name)});
+                    break;
+                case 1: {  // a found login is decided
+                    if (pending.empty()) break;
+                    size_t k = rng() % pending.size();
+                    Pending p = pending[k];
+                    const AdmissionResult r = l->try_admit(p.ref, plain(), now);
+                    if (r.outcome == Outcome::kStale) {
+                        pending[k].ref = resolve(p.name);  // as the shell does
+                        break;
+                    }
+                    pending.erase(pending.begin() + static_cast<long>(k));
+                    if (r.outcome != Outcome::kAdmitted) break;
+                    const std::string charged = l->entry(p.ref.entry).name;
+                    ASSERT_TRUE(charged == p.name || p.ref.entry == kOtherEntry)
+                        << "seed " << seed << " step " << step << ": a login of '" << p.name
+                        << "' was charged to '" << charged << "'";
+                    sessions.push_back({p.name, p.ref.entry});
+                    break;
+                }
+                case 2: {  // a session ends
+                    if (sessions.empty()) break;
+                    size_t k = rng() % sessions.size();
+                    l->release(sessions[k].entry, 1);
+                    sessions.erase(sessions.begin() + static_cast<long>(k));
+                    break;
+                }
+                case 3:  // the worker forgets idle entries
+                    l->evict_idle(now + 1);
+                    break;
+                default: {  // a budget commit
+                    if (rng() % 3 == 0) {
+                        l->apply_budget_change(name.c_str(), nullptr, now);
+                    } else {
+                        Budget b = make_budget(static_cast<int32_t>(rng() % 4),
+                                               static_cast<int32_t>(rng() % 2));
+                        b.reserved_connections =
+                            std::min(b.reserved_connections, b.max_connections);
+                        l->apply_budget_change(name.c_str(), &b, now);
+                    }
+                }
+            }
+            ASSERT_TRUE(l->consistent()) << "seed " << seed << " step " << step;
+            // A charged session's entry is never given away while it lives.
+            for (const Session& s : sessions)
+                ASSERT_TRUE(s.entry == kOtherEntry || l->entry(s.entry).name == s.name)
+                    << "seed " << seed << " step " << step;
+        }
+    }
 }
