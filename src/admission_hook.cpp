@@ -21,6 +21,7 @@
 
 extern "C" {
 #include "access/genam.h"
+#include "access/xact.h"
 #include "access/htup_details.h"
 #include "access/stratnum.h"
 #include "access/table.h"
@@ -40,6 +41,7 @@ extern "C" {
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
+#include "utils/guc_tables.h"
 #include "utils/relcache.h"
 #include "utils/syscache.h"
 #include "utils/timeout.h"
@@ -282,22 +284,22 @@ void refuse_role(const char* app, const char* role) {
                             "allowed_roles with pgpool_stats.set_budget().")));
 }
 
-void admit_session(Port* port) {
-    char app[NAMEDATALEN];
-    startup_application_name(port, app);
-    const bool superuser = role_is_superuser(port->user_name);
-    const bool exempt = superuser && guc_exempt_superusers;
+// What admission needs to know of the session, kept for late naming.
+struct Login {
+    Port* port;
+    bool superuser;
+    bool exempt;
+};
+Login login{};
 
-    if (!exit_callback_registered) {
-        // Before the charge: there is no moment at which we hold a charge
-        // without a way to give it back.
-        before_shmem_exit(release_session, 0);
-        exit_callback_registered = true;
-    }
-    if (!exempt) wait_for_budgets();
-
+// Charges this session to `app`, or ends it with FATAL. A login may wait for
+// a slot under admission_timeout; a session that names itself late (`late`:
+// it is charged to '' now) never waits, and is decided with itself no longer
+// counted in the entry it leaves.
+void admit(const char* app, bool late) {
+    Port* port = login.port;
     const TimestampTz started = GetCurrentTimestamp();
-    core::AdmissionRequest req{exempt, guc_enforce, false, false};
+    core::AdmissionRequest req{login.exempt, guc_enforce, false, false};
     // Resolve the entry and its budget, then admit against them. The lock is
     // released in between (the role check reads catalogs), so the admission
     // goes back to resolve again when a budget change committed meanwhile (a
@@ -326,17 +328,18 @@ void admit_session(Port* port) {
                           errhint("Raise pgpool_stats.max_applications.")));
 
         const bool enforced = guc_enforce && budget.mode == core::BudgetMode::kEnforce;
-        if (budget.roles_restricted() && !exempt && !role_allowed(port->user_name, budget)) {
+        if (budget.roles_restricted() && !login.exempt && !role_allowed(port->user_name, budget)) {
             ledger_lock_exclusive();
             const bool counted = ledger->record_refusal(entry, enforced, now);
             ledger_unlock();
             if (!counted) continue;  // the entry changed hands: resolve again
+            // Still charged where it was: the exit callback releases it.
             if (enforced) refuse_role(app, port->user_name);
         }
 
         const TimestampTz deadline = admission_deadline(started, budget.admission_timeout_ms);
         for (;;) {
-            req.may_wait = budget.admission_timeout_ms > 0 && now < deadline;
+            req.may_wait = !late && budget.admission_timeout_ms > 0 && now < deadline;
             ledger_lock_exclusive();
             if (ledger->budget_generation() != generation) {
                 if (req.already_waiting) ledger->abandon_wait(entry.entry);
@@ -345,31 +348,40 @@ void admit_session(Port* port) {
                 waiting_entry = -1;
                 break;  // resolve again
             }
-            core::AdmissionResult r = ledger->try_admit(entry, req, now);
+            core::AdmissionResult r = late ? ledger->recharge(my_slot().entry, entry, req, now)
+                                           : ledger->try_admit(entry, req, now);
             if (r.outcome == core::Outcome::kStale) {
                 // Only before the first try: a waiter's entry is not idle, so
                 // it is never evicted.
                 ledger_unlock();
                 break;  // resolve again
             }
+            if (late && r.outcome == core::Outcome::kRejected) {
+                // No longer counted anywhere: nothing for the exit callback.
+                memset(&my_slot(), 0, sizeof(SessionSlot));
+                charged_entry = -1;
+            }
             if (r.outcome == core::Outcome::kAdmitted) {
-                charged_entry = entry.entry;
-                charged_at = now;
                 SessionSlot& slot = my_slot();
-                slot.pid = MyProcPid;
                 slot.entry = entry.entry;
                 strlcpy(slot.application_name, app, NAMEDATALEN);
-                slot.pgprocno = compat::my_pgprocno();
-                slot.client_key = client_key(port);
-                slot.charged_at = now;
-                slot.superuser = superuser;
-                strlcpy(slot.usename, port->user_name, NAMEDATALEN);
-                strlcpy(slot.datname, port->database_name, NAMEDATALEN);
-                numeric_client_addr(port, slot.client_addr);
-                slot.reap_reason = core::ReapReason::kNone;
-                slot.reported_episode = 0;
+                if (!late) {
+                    charged_at = now;
+                    slot.pid = MyProcPid;
+                    slot.pgprocno = compat::my_pgprocno();
+                    slot.client_key = client_key(port);
+                    slot.charged_at = now;
+                    slot.superuser = login.superuser;
+                    strlcpy(slot.usename, port->user_name, NAMEDATALEN);
+                    strlcpy(slot.datname, port->database_name, NAMEDATALEN);
+                    numeric_client_addr(port, slot.client_addr);
+                    slot.reap_reason = core::ReapReason::kNone;
+                    slot.reported_episode = 0;
+                }
+                charged_entry = entry.entry;
             }
             ledger_unlock();
+            if (late) ConditionVariableBroadcast(&shared->ledger_changed);  // left its old entry
             waiting_entry = r.outcome == core::Outcome::kWait ? entry.entry : -1;
             if (r.outcome != core::Outcome::kWait) {
                 if (req.already_waiting) ConditionVariableCancelSleep();
@@ -391,6 +403,70 @@ void admit_session(Port* port) {
                                         PG_WAIT_EXTENSION);
             now = GetCurrentTimestamp();
         }
+    }
+}
+
+// Late naming. A session that logged in without a name and names itself
+// afterwards (pgjdbc's SET application_name right after startup; a name
+// ALTER ROLE or ALTER DATABASE gives it, applied after this hook) is charged
+// to that name when the transaction that named it commits: for a role or
+// database default, the startup transaction, so it is refused like a login;
+// for SET, its own transaction (a rolled-back SET names nothing). The name
+// is the value the session keeps after the commit: SET LOCAL is undone by
+// the commit, so it does not count. Once charged to a name, a session stays
+// charged to it for life. Only sessions charged to '' run this check, once
+// per commit, until they are named; named sessions never register it.
+bool awaiting_name = false;
+
+// The session's application_name once this transaction commits: what the
+// GUC's stack says the commit keeps (top-level SET) or restores (SET LOCAL,
+// a function's SET clause).
+const char* application_name_after_commit() {
+    config_generic* gconf = compat::application_name_guc();
+    if (gconf == nullptr) return nullptr;
+    const char* value = *reinterpret_cast<config_string*>(gconf)->variable;
+    for (GucStack* stack = gconf->stack; stack != nullptr; stack = stack->prev) {
+        if (stack->state == GUC_LOCAL || stack->state == GUC_SAVE)
+            value = stack->prior.val.stringval;
+        else if (stack->state == GUC_SET_LOCAL)
+            value = stack->masked.val.stringval;
+    }
+    return value;
+}
+
+void on_commit_maybe_named(XactEvent event, void*) {
+    if (!awaiting_name || charged_entry < 0) return;
+    if (event != XACT_EVENT_PRE_COMMIT && event != XACT_EVENT_PRE_PREPARE) return;
+    const char* value = application_name_after_commit();
+    if (value == nullptr || value[0] == '\0') return;
+    // As pg_stat_activity stores it: the GUC holds the cleaned value; its
+    // first 63 bytes, cut on a character boundary.
+    char app[NAMEDATALEN];
+    const int len = pg_mbcliplen(value, static_cast<int>(strlen(value)), NAMEDATALEN - 1);
+    memcpy(app, value, len);
+    app[len] = '\0';
+    awaiting_name = false;  // decided once: charged to it, or the session ends
+    admit(app, true);
+}
+
+void admit_session(Port* port) {
+    char app[NAMEDATALEN];
+    startup_application_name(port, app);
+    login.port = port;
+    login.superuser = role_is_superuser(port->user_name);
+    login.exempt = login.superuser && guc_exempt_superusers;
+
+    if (!exit_callback_registered) {
+        // Before the charge: there is no moment at which we hold a charge
+        // without a way to give it back.
+        before_shmem_exit(release_session, 0);
+        exit_callback_registered = true;
+    }
+    if (!login.exempt) wait_for_budgets();
+    admit(app, false);
+    if (app[0] == '\0') {
+        awaiting_name = true;
+        RegisterXactCallback(on_commit_maybe_named, nullptr);
     }
 }
 

@@ -13,6 +13,7 @@ extern "C" {
 #include "postmaster/postmaster.h"
 #include "storage/proc.h"
 #include "utils/backend_status.h"
+#include "utils/guc_tables.h"
 #if PG_VERSION_NUM < 170000
 #include "storage/backendid.h"  // 17: gone with BackendId (ProcNumber is in storage/procnumber.h)
 #endif
@@ -106,6 +107,25 @@ static inline char* clean_ascii(const char* str) {
     pg_clean_ascii(copy);
     return copy;
 #endif
+}
+
+// The GUC application_name's record. 16: find_option() exported; before it,
+// the table of variables is searched (once: the record never moves).
+static inline config_generic* application_name_guc() {
+    static config_generic* found = nullptr;
+    if (found != nullptr) return found;
+#if PG_VERSION_NUM >= 160000
+    found = find_option("application_name", false, true, ERROR);
+#else
+    config_generic** vars = get_guc_variables();
+    for (int i = 0, n = GetNumConfigOptions(); i < n; ++i) {
+        if (strcmp(vars[i]->name, "application_name") == 0) {
+            found = vars[i];
+            break;
+        }
+    }
+#endif
+    return found;
 }
 
 }  // namespace pgpool_stats::compat

@@ -306,6 +306,24 @@ AdmissionResult Ledger::try_admit(int32_t i, const AdmissionRequest& req, int64_
     return result;
 }
 
+AdmissionResult Ledger::recharge(int32_t from, EntryRef to, const AdmissionRequest& req,
+                                 int64_t now) noexcept {
+    if (!holds(to)) {
+        AdmissionResult stale{};
+        stale.outcome = Outcome::kStale;
+        return stale;
+    }
+    ApplicationEntry& source = entries()[from];
+    if (source.connections > 0) {
+        account_reservation(from, -1);
+        --source.connections;
+        account_reservation(from, +1);
+        --counted_total_;
+        if (source.admitted > 0) --source.admitted;
+    }
+    return try_admit(to.entry, req, now);
+}
+
 void Ledger::end_wait(int32_t i) noexcept {
     ApplicationEntry& e = entries()[i];
     if (e.admission_waiting > 0) {

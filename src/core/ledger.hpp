@@ -147,6 +147,14 @@ public:
     // The same for a caller that held the lock since it found entry i.
     AdmissionResult try_admit(int32_t i, const AdmissionRequest& req, int64_t now) noexcept;
 
+    // Late naming: a session charged to entry `from` (the empty name) named
+    // itself; decide it as a login of `to` would be decided, with itself no
+    // longer counted in `from` (nor in from's admitted). Admitted: charged to
+    // `to` now. Rejected: charged nowhere (the caller ends the session and
+    // must not release it). kStale: nothing changed.
+    AdmissionResult recharge(int32_t from, EntryRef to, const AdmissionRequest& req,
+                             int64_t now) noexcept;
+
     // A waiting login gave up (timeout handled by try_admit; this is for exits).
     void abandon_wait(int32_t i) noexcept;
 

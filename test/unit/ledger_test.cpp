@@ -681,3 +681,41 @@ TEST(LedgerProtocol, InterleavedLoginsAreChargedToTheirOwnApplication) {
         }
     }
 }
+
+// Late naming: a session logged in unnamed and then named itself.
+TEST(Ledger, ARechargedSessionIsDecidedAsALoginOfItsNewName) {
+    TestLedger l(4, 100);
+    const int32_t unnamed = add(l, "");
+    const int32_t app = add(l, "javaapp");
+    Budget b = make_budget(1, 0);
+    l->set_budget(app, &b);
+    ASSERT_EQ(l->try_admit(unnamed, plain(), 1).outcome, Outcome::kAdmitted);
+    ASSERT_EQ(l->try_admit(unnamed, plain(), 1).outcome, Outcome::kAdmitted);
+
+    // The first fits the budget of 1: it moves, and '' no longer counts it.
+    AdmissionResult r = l->recharge(unnamed, l->ref(app), plain(), 2);
+    EXPECT_EQ(r.outcome, Outcome::kAdmitted);
+    EXPECT_EQ(l->entry(app).connections, 1);
+    EXPECT_EQ(l->entry(app).admitted, 1);
+    EXPECT_EQ(l->entry(unnamed).connections, 1);
+    EXPECT_EQ(l->entry(unnamed).admitted, 1);
+    EXPECT_EQ(l->counted_total(), 2);
+
+    // The second does not: refused, and counted nowhere.
+    r = l->recharge(unnamed, l->ref(app), plain(), 3);
+    EXPECT_EQ(r.outcome, Outcome::kRejected);
+    EXPECT_EQ(r.verdict, Verdict::kRejectBudgetFull);
+    EXPECT_EQ(l->entry(app).rejected, 1);
+    EXPECT_EQ(l->entry(unnamed).connections, 0);
+    EXPECT_EQ(l->counted_total(), 1);
+    EXPECT_TRUE(l->consistent());
+
+    // A stale reference changes nothing.
+    EntryRef stale = l->ref(app);
+    stale.incarnation += 1;
+    ASSERT_EQ(l->try_admit(unnamed, plain(), 4).outcome, Outcome::kAdmitted);
+    EXPECT_EQ(l->recharge(unnamed, stale, plain(), 4).outcome, Outcome::kStale);
+    EXPECT_EQ(l->entry(unnamed).connections, 1);
+    EXPECT_EQ(l->counted_total(), 2);
+    EXPECT_TRUE(l->consistent());
+}

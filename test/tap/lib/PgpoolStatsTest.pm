@@ -7,13 +7,14 @@ use strict;
 use warnings;
 
 use Exporter 'import';
+use IPC::Run;
 use JSON::PP;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 
 our @EXPORT = qw(pgpool_node storm ledger_matches_activity ledger_row wait_until connections_sql
-    worker_memory_used start_pgbouncer stop_pgbouncer);
+    worker_memory_used start_pgbouncer stop_pgbouncer hold_sessions release_sessions);
 
 my $root = $ENV{PGPOOL_STATS_ROOT} or die "PGPOOL_STATS_ROOT is not set (run tools/test.sh)";
 
@@ -163,6 +164,30 @@ sub stop_pgbouncer {
 
 END {
     stop_pgbouncer($_ =~ s{/pgbouncer\.pid$}{}r) for @bouncers;
+}
+
+# Opens the sessions of SPECS (test/clients/hold_sessions.py: libpq
+# parameters, and statements to run once logged in) one after another and
+# holds them; returns the handle and the result of each attempt.
+sub hold_sessions {
+    my ($node, @specs) = @_;
+    my ($in, $out, $err) = ('', '', '');
+    my $json = JSON::PP->new->ascii->canonical;
+    my $h = IPC::Run::start(['/usr/bin/python3', "$root/test/clients/hold_sessions.py",
+            $node->host, $node->port, $json->encode(\@specs)],
+        '<', \$in, '>', \$out, '2>', \$err,
+        IPC::Run::timeout($PostgreSQL::Test::Utils::timeout_default));
+    $h->pump until $out =~ /\n/;
+    return ($h, decode_json($out));
+}
+
+# Ends the sessions of a hold_sessions handle and waits until USER has none.
+sub release_sessions {
+    my ($node, $h, $user) = @_;
+    $h->finish;    # closes the client's input: it closes its sessions
+    $node->poll_query_until('postgres',
+        "SELECT count(*) = 0 FROM pg_stat_activity WHERE usename = '$user'")
+        or die 'the held sessions did not end';
 }
 
 # Polls SQL until it returns 't' (at most the test timeout).

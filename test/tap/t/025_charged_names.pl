@@ -62,29 +62,7 @@ sub spec {
     return \%s;
 }
 
-# Opens the sessions of SPECS one after another and holds them; returns the
-# handle and the result of each attempt.
-sub hold {
-    my @specs = @_;
-    my ($in, $out, $err) = ('', '', '');
-    my $json = JSON::PP->new->ascii->canonical;
-    my $h = IPC::Run::start(['/usr/bin/python3', "$root/test/clients/hold_sessions.py",
-            $node->host, $node->port, $json->encode(\@specs)],
-        '<', \$in, '>', \$out, '2>', \$err,
-        IPC::Run::timeout($PostgreSQL::Test::Utils::timeout_default));
-    $h->pump until $out =~ /\n/;
-    return ($h, decode_json($out));
-}
-
-sub release {
-    my ($h) = @_;
-    $h->finish;    # closes the client's input: it closes its sessions
-    $node->poll_query_until('postgres',
-        q{SELECT count(*) = 0 FROM pg_stat_activity WHERE usename = 'app'})
-        or die 'the held sessions did not end';
-}
-
-my ($h, $results) = hold(map { spec($_->[1], $_->[2], $_->[3]) } @cases);
+my ($h, $results) = hold_sessions($node, map { spec($_->[1], $_->[2], $_->[3]) } @cases);
 my %stored;
 for my $i (0 .. $#cases) {
     my ($label) = @{ $cases[$i] };
@@ -117,10 +95,10 @@ is($per_name, '0', 'no session of app shows a name the ledger charges nothing to
 my $pid = $results->[3]{pid};
 $node->safe_psql('postgres',
     "SELECT pgpool_stats.set_budget(application_name, 1) FROM pg_stat_activity WHERE pid = $pid");
-release($h);
+release_sessions($node, $h, 'app');
 
 my $name = ('d' x 61) . 'Z' . $e;
-($h, $results) = hold(spec('u8', 'param', $name), spec('u8', 'param', $name),
+($h, $results) = hold_sessions($node, spec('u8', 'param', $name), spec('u8', 'param', $name),
     spec('u8', 'param', $name), spec('u8', 'param', $name), spec('u8', 'c', $name),
     spec('u8', 'long', $name));
 is(scalar(grep { $_->{ok} } @$results), 1, 'budget 1: one of six logins admitted');
@@ -130,7 +108,7 @@ for my $i (1 .. 5) {
         "login " . ($i + 1) . " is refused under the stored name");
 }
 ledger_matches_activity($node, 'with the budget');
-release($h);
+release_sessions($node, $h, 'app');
 
 $node->stop;
 done_testing();
