@@ -21,6 +21,10 @@ PACKAGES=(
     fonts-dejavu-core        # the report's font
     debhelper                # builds the Debian package (tools/test.sh package)
     postgresql-server-dev-all  # pg_buildext, for the Debian package
+    default-jdk-headless     # a real JVM for the JDBC and HikariCP tests
+    libpostgresql-jdbc-java  # pgjdbc, the PostgreSQL JDBC driver
+    libhikaricp-java         # HikariCP, built from pool_config()'s properties
+    libslf4j-java            # HikariCP's logging API and a simple binding
 )
 
 missing=()

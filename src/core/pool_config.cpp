@@ -153,6 +153,9 @@ void hikaricp(Text& t, const PoolConfigInput& in) {
     t.add("dataSource.ApplicationName=");
     t.properties_value(in.application_name);
     t.put('\n');
+    // pgjdbc sends ApplicationName at login only when it may assume 9.0 or
+    // later; by default it logs in unnamed and SETs it (late naming).
+    t.add("dataSource.assumeMinServerVersion=9.0\n");
     if (has_idle_timeout(r))
         t.addf("dataSource.options=-c idle_in_transaction_session_timeout=%d\n",
                r.idle_in_transaction_timeout_seconds * 1000);

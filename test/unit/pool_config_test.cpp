@@ -114,6 +114,8 @@ TEST(PoolConfig, HikariProperties) {
     const std::string s = config(PoolClient::kHikariCP, known());
     EXPECT_TRUE(has(s, "\nmaximumPoolSize=4\nminimumIdle=3\nconnectionTimeout=30000\n")) << s;
     EXPECT_TRUE(has(s, "\ndataSource.ApplicationName=shop\n")) << s;
+    // The name goes in the startup packet: charged at login, no late naming.
+    EXPECT_TRUE(has(s, "\ndataSource.assumeMinServerVersion=9.0\n")) << s;
     EXPECT_TRUE(has(s, "\ndataSource.options=-c idle_in_transaction_session_timeout=60000\n")) << s;
     // As java.util.Properties writes a value: a leading space and a
     // backslash escaped, and '=', ':', '#', '!' too; an inner or trailing
