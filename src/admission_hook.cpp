@@ -73,8 +73,10 @@ SessionSlot& my_slot() {
     return session_slots[compat::my_backend_index()];
 }
 
+bool in_line = false;  // this login stands in a line of wait_queue
+
 void release_session(int, Datum) {
-    if (charged_entry < 0 && waiting_entry < 0) return;
+    if (charged_entry < 0 && waiting_entry < 0 && !in_line) return;
     ledger_lock_exclusive();
     if (charged_entry >= 0) {
         // The slot's entry, not charged_entry: a budget created since may
@@ -83,9 +85,11 @@ void release_session(int, Datum) {
         memset(&my_slot(), 0, sizeof(SessionSlot));
     }
     if (waiting_entry >= 0) ledger->abandon_wait(waiting_entry);
+    if (in_line) wait_queue->remove(compat::my_backend_index());
     ledger_unlock();
     charged_entry = waiting_entry = -1;
-    ConditionVariableBroadcast(&shared->ledger_changed);
+    in_line = false;
+    wake_first_waiters();
 }
 
 // The encoding of the database the client asked for: PostgreSQL cuts
@@ -348,8 +352,18 @@ void admit(const char* app, bool late) {
                 waiting_entry = -1;
                 break;  // resolve again
             }
+            const int me = compat::my_backend_index();
+            req.behind_others = wait_queue->behind_others(me, entry.entry);
             core::AdmissionResult r = late ? ledger->recharge(my_slot().entry, entry, req, now)
                                            : ledger->try_admit(entry, req, now);
+            const bool was_in_line = in_line;
+            if (r.outcome == core::Outcome::kWait) {
+                wait_queue->enqueue(me, entry.entry, compat::my_pgprocno());
+                in_line = true;
+            } else if (in_line && r.outcome != core::Outcome::kStale) {
+                wait_queue->remove(me);
+                in_line = false;
+            }
             if (r.outcome == core::Outcome::kStale) {
                 // Only before the first try: a waiter's entry is not idle, so
                 // it is never evicted.
@@ -381,10 +395,10 @@ void admit(const char* app, bool late) {
                 charged_entry = entry.entry;
             }
             ledger_unlock();
-            if (late) ConditionVariableBroadcast(&shared->ledger_changed);  // left its old entry
+            // Left '' (late naming) or a line: the next in line may fit now.
+            if (late || (was_in_line && !in_line)) wake_first_waiters();
             waiting_entry = r.outcome == core::Outcome::kWait ? entry.entry : -1;
             if (r.outcome != core::Outcome::kWait) {
-                if (req.already_waiting) ConditionVariableCancelSleep();
                 if (r.outcome == core::Outcome::kRejected) reject(app, r);
                 return;
             }
@@ -397,10 +411,14 @@ void admit(const char* app, bool late) {
                                        "for admission",
                                        app)));
             }
+            // Woken when this login may be first in line and a slot may be
+            // free; every 100 ms anyway (the client may have left, a budget
+            // changed).
             long left = TimestampDifferenceMilliseconds(GetCurrentTimestamp(), deadline);
-            ConditionVariableTimedSleep(&shared->ledger_changed,
-                                        std::max(1L, std::min(left, kWaitSliceMs)),
-                                        PG_WAIT_EXTENSION);
+            (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+                            std::max(1L, std::min(left, kWaitSliceMs)), PG_WAIT_EXTENSION);
+            ResetLatch(MyLatch);
+            CHECK_FOR_INTERRUPTS();
             now = GetCurrentTimestamp();
         }
     }
@@ -479,6 +497,17 @@ void client_authentication(Port* port, int status) {
 }
 
 }  // namespace
+
+void wake_first_waiters() {
+    // The first of at most this many lines are woken at once; the others
+    // notice within their 100 ms slice.
+    constexpr int32 kWakeAtOnce = 64;
+    int32 procs[kWakeAtOnce];
+    ledger_lock_shared();
+    const int32 n = wait_queue->first_in_lines(procs, kWakeAtOnce);
+    ledger_unlock();
+    for (int32 k = 0; k < n; ++k) SetLatch(&GetPGProcByNumber(procs[k])->procLatch);
+}
 
 void install_admission_hook() {
     prev_client_auth_hook = ClientAuthentication_hook;

@@ -285,6 +285,7 @@ void apply_staged_at_commit() {
     rehome_overflow_sessions();
     ledger_unlock();
     ConditionVariableBroadcast(&shared->ledger_changed);
+    wake_first_waiters();
     if (unplaced > 0) {
         // Only a race with a flood of new applications gets here; the worker's
         // next reload retries. WARNING: nothing may fail after a commit.
@@ -459,7 +460,10 @@ bool reload_budgets_from_table() {
                              "\"%s\", or raise max_connections.",
                              guc_database)));
     }
-    if (applied) ConditionVariableBroadcast(&shared->ledger_changed);
+    if (applied) {
+        ConditionVariableBroadcast(&shared->ledger_changed);
+        wake_first_waiters();
+    }
     if (applied && unplaced != last_unplaced && unplaced > 0)
         ereport(WARNING,
                 (errmsg("pgpool_stats: %d budgets do not fit in the application table", unplaced),

@@ -18,8 +18,12 @@
 // they are read with PostgreSQL's own changecount protocol, without our lock
 // (backend_states.cpp).
 // Nothing is ever waited on while holding the lock: a login that must wait for
-// a slot releases it and sleeps on the ledger_changed condition variable,
-// which every release and every budget change broadcasts. The lock is never
+// a slot stands in its application's line (core::WaitQueue, under the ledger
+// lock), releases the lock and sleeps on its own latch, at most 100 ms at a
+// time; a release, a late naming and a waiter leaving its line set the latch
+// of the first waiter of every line (not every waiter), and only the first in
+// line may take a slot. The ledger_changed condition variable is for logins
+// waiting for the worker's first budget load. The lock is never
 // taken while another LWLock is held, and ProcArrayLock is never taken at all.
 // No ereport happens while it is held.
 // An entry number found under the lock is only trusted after the lock was
@@ -50,6 +54,7 @@ core::Ledger* ledger = nullptr;
 SessionSlot* session_slots = nullptr;
 core::History* history = nullptr;
 core::ReapedLog* reaped_log = nullptr;
+core::WaitQueue* wait_queue = nullptr;
 
 namespace {
 
@@ -60,6 +65,9 @@ shmem_startup_hook_type prev_shmem_startup_hook = nullptr;
 
 Size ledger_size() {
     return MAXALIGN(core::Ledger::bytes_needed(guc_max_applications));
+}
+Size wait_queue_size() {
+    return MAXALIGN(core::WaitQueue::bytes_needed(MaxBackends, guc_max_applications + 1));
 }
 Size sessions_size() {
     return MAXALIGN(mul_size(sizeof(SessionSlot), MaxBackends));
@@ -78,6 +86,7 @@ Size reaped_log_size() {
 Size shared_size() {
     Size size = add_size(MAXALIGN(sizeof(SharedState)), ledger_size());
     size = add_size(add_size(size, sessions_size()), reaped_log_size());
+    size = add_size(size, wait_queue_size());
     return add_size(size, history_size());
 }
 
@@ -106,13 +115,16 @@ void startup_shmem() {
     session_slots =
         reinterpret_cast<SessionSlot*>(base + MAXALIGN(sizeof(SharedState)) + ledger_size());
     void* reaped_memory = reinterpret_cast<char*>(session_slots) + sessions_size();
-    void* history_memory = static_cast<char*>(reaped_memory) + reaped_log_size();
+    void* wait_queue_memory = static_cast<char*>(reaped_memory) + reaped_log_size();
+    void* history_memory = static_cast<char*>(wait_queue_memory) + wait_queue_size();
     if (!found) {
         memset(session_slots, 0, sessions_size());
         LWLockPadded* locks = GetNamedLWLockTranche(kTrancheName);
         shared->lock = &locks[0].lock;
         shared->history_lock = &locks[1].lock;
         reaped_log = core::ReapedLog::create(reaped_memory, kReapedLogSize);
+        wait_queue =
+            core::WaitQueue::create(wait_queue_memory, MaxBackends, guc_max_applications + 1);
         history = core::History::create(history_memory, guc_history_samples, guc_history_rollups,
                                         guc_max_applications + 1, USECS_PER_MINUTE);
         ConditionVariableInit(&shared->ledger_changed);
@@ -125,6 +137,7 @@ void startup_shmem() {
         ledger = static_cast<core::Ledger*>(ledger_memory);
         history = static_cast<core::History*>(history_memory);
         reaped_log = static_cast<core::ReapedLog*>(reaped_memory);
+        wait_queue = static_cast<core::WaitQueue*>(wait_queue_memory);
     }
     LWLockRelease(AddinShmemInitLock);
     attach_backend_status();

@@ -17,6 +17,7 @@ extern "C" {
 #include "core/census.hpp"
 #include "core/history.hpp"
 #include "core/ledger.hpp"
+#include "core/wait_queue.hpp"
 #include "core/recommender.hpp"
 #include "core/reaper.hpp"
 
@@ -72,6 +73,7 @@ extern core::Ledger* ledger;
 extern SessionSlot* session_slots;  // MaxBackends of them
 extern core::History* history;
 extern core::ReapedLog* reaped_log;  // under the history lock
+extern core::WaitQueue* wait_queue;  // under the ledger lock
 
 // A copy of the ledger's entries in use, taken under the ledger lock.
 struct LedgerCopy {
@@ -174,6 +176,9 @@ void reap_idle_sessions();
 
 // admission_hook.cpp
 void install_admission_hook();
+// Wakes the first waiting login of every application's line: a slot may be
+// free, or the budgets changed. Call without the ledger lock.
+void wake_first_waiters();
 
 // worker.cpp
 void register_worker();

@@ -276,6 +276,19 @@ AdmissionResult Ledger::try_admit(int32_t i, const AdmissionRequest& req, int64_
     result.verdict = verdict;
     result.facts = monitor ? all : real;
 
+    // First come, first served among the logins that wait: one that could
+    // take a slot waits while earlier ones of its application stand in line
+    // (the slot is theirs first). Its process slot is already counted in the
+    // rule's figures, so it waits without taking anyone's reserved slot.
+    const bool behind = req.may_wait && req.behind_others && !monitor;
+    if (behind && real_admit && !req.exempt && req.enforce) {
+        if (!req.already_waiting) {
+            ++e.admission_waiting;
+            ++waiting_total_;
+        }
+        result.outcome = Outcome::kWait;
+        return result;
+    }
     if (real_admit || req.exempt || !req.enforce) {
         if (!admitted(if_all_enforced) && !req.exempt) ++e.would_reject;
         if (req.already_waiting) end_wait(i);

@@ -83,6 +83,9 @@ struct AdmissionRequest {
     bool enforce;          // pgpool_stats.enforce
     bool may_wait;         // the budget has admission_timeout and time is left
     bool already_waiting;  // this login is counted in admission_waiting
+    // Earlier logins of the same application wait in its line (WaitQueue):
+    // a login that may wait does not take a slot before them.
+    bool behind_others = false;
 };
 
 enum class Outcome : uint8_t {

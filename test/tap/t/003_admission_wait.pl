@@ -9,6 +9,7 @@ use Time::HiRes qw(time);
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use JSON::PP;
 use PgpoolStatsTest;
 
 my $node = pgpool_node('wait', "authentication_timeout = '3s'\n");
@@ -74,5 +75,31 @@ wait_until($node,
     q{SELECT connections = 0 FROM pgpool_stats.applications WHERE application_name = 'queue'},
     'the holder is released');
 ledger_matches_activity($node, 'after the waits');
+
+# 4. First come, first served: 20 logins of a budget of 2 arrive 50 ms apart
+# and each holds its session 0.3 s, so slots free one at a time while up to 18
+# wait. They are admitted in arrival order (no pair out of order; the
+# condition-variable race admitted 72 of 190 pairs out of order), and one
+# that gives up while waiting (client 5) blocks no one behind it.
+$node->safe_psql('postgres',
+    q{SELECT pgpool_stats.set_budget('line', 2, admission_timeout => '20 seconds')});
+$node->safe_psql('postgres', q{ALTER SYSTEM SET authentication_timeout = '60s'; SELECT pg_reload_conf()});
+my ($json, $stderr) = run_command(['/usr/bin/python3', "$ENV{PGPOOL_STATS_ROOT}/test/clients/arrival_order.py",
+    $node->host, $node->port, 'line', 20, 0.05, 0.3, 5]);
+my $r = JSON::PP::decode_json($json);
+is_deeply($r->{gave_up}, [5], 'client 5 gave up while waiting');
+is_deeply($r->{refused}, [], 'nobody was refused');
+my @order = @{ $r->{order} };
+is(scalar(@order), 19, 'the 19 others were admitted');
+my $inversions = 0;
+for my $i (0 .. $#order) {
+    $inversions += grep { $order[$_] < $order[$i] } $i + 1 .. $#order;
+}
+is($inversions, 0, 'admitted in arrival order (pairs out of order: ' . $inversions . ')')
+    or diag("order: @order");
+wait_until($node,
+    q{SELECT connections = 0 AND admission_waiting = 0 FROM pgpool_stats.applications WHERE application_name = 'line'},
+    'everyone left, nobody waits');
+ledger_matches_activity($node, 'after the line');
 $node->stop;
 done_testing();
