@@ -12,7 +12,7 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use PgpoolStatsTest;
 
-my $node = pgpool_node('late');
+my $node = pgpool_node('late', "pgpool_stats.sample_interval = '100ms'\n");
 $node->safe_psql('postgres', q{
     CREATE ROLE app LOGIN;
     CREATE ROLE svc LOGIN;
@@ -134,7 +134,23 @@ is(ledger_of('dbapp'), 1, 'dbapp holds 1');
 ledger_matches_activity($node, 'ALTER DATABASE SET');
 release_sessions($node, $h, 'app');
 
-# 6. Startup routes, each checked against pg_stat_activity.
+# 6. Telemetry follows the charge: the sampler's history and the reaper see
+# the late name (its budget's idle_in_transaction_timeout applies).
+$node->safe_psql('postgres',
+    q{SELECT pgpool_stats.set_budget('leaky', 5, idle_in_transaction_timeout => '1 second')});
+($h, $r) = hold_sessions($node, unnamed('app', q{SET application_name = 'leaky'}, 'BEGIN', 'SELECT 1'));
+ok($r->[0]{ok}, 'a late-named session opens a transaction and idles in it');
+wait_until($node, q{SELECT count(*) > 0 FROM pgpool_stats.history
+                    WHERE application_name = 'leaky' AND idle_in_transaction = 1},
+    'the history shows it idle in a transaction under its late name');
+wait_until($node, q{SELECT count(*) = 1 FROM pgpool_stats.reaped
+                    WHERE application_name = 'leaky' AND action = 'terminated'},
+    "the reaper applies leaky's idle_in_transaction_timeout to it");
+$h->finish;
+wait_until($node, q{SELECT count(*) = 0 FROM pg_stat_activity WHERE usename = 'app'}, 'gone');
+ledger_matches_activity($node, 'after the reaping');
+
+# 7. Startup routes, each checked against pg_stat_activity.
 ($h, $r) = hold_sessions($node,
     { dbname => 'postgres', user => 'app', options => '-c application_name=opt' },
     { dbname => 'postgres', user => 'app', options => '-c application_name=opt2', application_name => 'param' },
