@@ -145,18 +145,22 @@ fi
 passed=0 failed=0 failed_names=() not_run=()
 for suite in "${suites[@]}"; do
     echo "==== $suite ===="
+    started=$SECONDS
     if "run_$suite"; then
         passed=$((passed + 1))
     else
         failed=$((failed + 1)); failed_names+=("$suite")
     fi
+    echo "---- $suite: $((SECONDS - started)) s"
 done
 
 # Each other major in a child run of regress, tap (without the files above)
 # and status_size against its private build.
 if ((${#majors[@]})); then
     echo "==== building PostgreSQL ${majors[*]} ===="
+    started=$SECONDS
     wait "$build_pid"
+    echo "---- waited $((SECONDS - started)) s for the builds"
     cat "$build_log"
     skip=${PGPOOL_STATS_MATRIX_TAP_SKIP-016_soak 022_report}
     tap_files=()
@@ -173,11 +177,13 @@ if ((${#majors[@]})); then
             continue
         fi
         echo "==== PostgreSQL $major: regress tap status_size (TAP without: $skip) ===="
+        started=$SECONDS
         if PG_CONFIG=$pg_config TAP_FILES="${tap_files[*]}" bash tools/test.sh regress tap status_size; then
             passed=$((passed + 1))
         else
             failed=$((failed + 1)); failed_names+=("PostgreSQL-$major")
         fi
+        echo "---- PostgreSQL $major: $((SECONDS - started)) s"
     done
     # Leave the work tree built for, and installed into, Debian's 15.
     build_and_install || { failed=$((failed + 1)); failed_names+=("reinstall-15"); }
