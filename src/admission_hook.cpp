@@ -311,12 +311,21 @@ void admit(const char* app, bool late) {
     // login would go into "(other)" after its application got an entry of its
     // own) or when the entry changed hands (kStale: evicted while idle and
     // reused). So a login is never charged to another application's entry.
+    // A waiting login keeps its count and its place in line while it resolves
+    // again (so its entry stays busy, never evicted), and gives them up only
+    // when the entry it finds is another one.
     for (;;) {
         TimestampTz now = GetCurrentTimestamp();
         bool table_full = false;
         bool announce_overflow = false;
         ledger_lock_exclusive();
         const core::EntryRef entry = ledger->ref(ledger->find_or_add(app, now, &table_full));
+        if (req.already_waiting && waiting_entry != entry.entry) {
+            ledger->abandon_wait(waiting_entry);
+            if (in_line) wait_queue->remove(compat::my_backend_index());
+            waiting_entry = -1;
+            req.already_waiting = in_line = false;
+        }
         const int64 generation = ledger->budget_generation();
         if (table_full && !shared->overflow_logged)
             announce_overflow = shared->overflow_logged = true;
@@ -346,17 +355,15 @@ void admit(const char* app, bool late) {
             req.may_wait = !late && budget.admission_timeout_ms > 0 && now < deadline;
             ledger_lock_exclusive();
             if (ledger->budget_generation() != generation) {
-                if (req.already_waiting) ledger->abandon_wait(entry.entry);
                 ledger_unlock();
-                req.already_waiting = false;
-                waiting_entry = -1;
-                break;  // resolve again
+                break;  // resolve again (still waiting, if it was)
             }
             const int me = compat::my_backend_index();
             req.behind_others = wait_queue->behind_others(me, entry.entry);
             core::AdmissionResult r = late ? ledger->recharge(my_slot().entry, entry, req, now)
                                            : ledger->try_admit(entry, req, now);
             const bool was_in_line = in_line;
+            waiting_entry = r.outcome == core::Outcome::kWait ? entry.entry : -1;
             if (r.outcome == core::Outcome::kWait) {
                 wait_queue->enqueue(me, entry.entry, compat::my_pgprocno());
                 in_line = true;
@@ -397,7 +404,6 @@ void admit(const char* app, bool late) {
             ledger_unlock();
             // Left '' (late naming) or a line: the next in line may fit now.
             if (late || (was_in_line && !in_line)) wake_first_waiters();
-            waiting_entry = r.outcome == core::Outcome::kWait ? entry.entry : -1;
             if (r.outcome != core::Outcome::kWait) {
                 if (r.outcome == core::Outcome::kRejected) reject(app, r);
                 return;
@@ -435,6 +441,7 @@ void admit(const char* app, bool late) {
 // charged to it for life. Only sessions charged to '' run this check, once
 // per commit, until they are named; named sessions never register it.
 bool awaiting_name = false;
+bool late_naming_pending = false;  // charged at PRE_COMMIT, the commit not done yet
 
 // The session's application_name once this transaction commits: what the
 // GUC's stack says the commit keeps (top-level SET) or restores (SET LOCAL,
@@ -452,7 +459,32 @@ const char* application_name_after_commit() {
     return value;
 }
 
+// The commit that named the session failed after our PRE_COMMIT check (a
+// later callback, NOTIFY, a serialization failure, a PREPARE refused): the
+// name is rolled back, so the charge goes back to '' and the session may
+// name itself again.
+void undo_late_naming() {
+    const TimestampTz now = GetCurrentTimestamp();
+    bool table_full = false;
+    ledger_lock_exclusive();
+    const int32 unnamed = ledger->find_or_add("", now, &table_full);
+    SessionSlot& slot = my_slot();
+    ledger->move_session(slot.entry, unnamed);
+    slot.entry = unnamed;
+    slot.application_name[0] = '\0';
+    charged_entry = unnamed;
+    ledger_unlock();
+    wake_first_waiters();
+    awaiting_name = true;
+}
+
 void on_commit_maybe_named(XactEvent event, void*) {
+    if (late_naming_pending) {
+        if (event == XACT_EVENT_ABORT && charged_entry >= 0) undo_late_naming();
+        if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_PREPARE || event == XACT_EVENT_ABORT)
+            late_naming_pending = false;
+        return;
+    }
     if (!awaiting_name || charged_entry < 0) return;
     if (event != XACT_EVENT_PRE_COMMIT && event != XACT_EVENT_PRE_PREPARE) return;
     const char* value = application_name_after_commit();
@@ -463,8 +495,11 @@ void on_commit_maybe_named(XactEvent event, void*) {
     const int len = pg_mbcliplen(value, static_cast<int>(strlen(value)), NAMEDATALEN - 1);
     memcpy(app, value, len);
     app[len] = '\0';
-    awaiting_name = false;  // decided once: charged to it, or the session ends
     admit(app, true);
+    // Charged to it (refused, the session has ended). Final at the commit;
+    // undone if the transaction aborts after all.
+    awaiting_name = false;
+    late_naming_pending = true;
 }
 
 void admit_session(Port* port) {

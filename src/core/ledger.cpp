@@ -30,9 +30,14 @@ uint64_t name_hash(const char* name) noexcept {
     return h;
 }
 
+// The reserved slots of e that nobody holds. Its own waiting logins count as
+// holding them: each already has a process slot, counted once in the waiters'
+// total, and is the one that will fill the reservation, so rule 3 counts
+// max(waiting, unused) for e, never both.
 int64_t unused_of(const ApplicationEntry& e) noexcept {
     if (!e.in_use || !e.has_budget) return 0;
-    return std::max<int64_t>(0, int64_t{e.budget.reserved_connections} - e.connections);
+    return std::max<int64_t>(
+        0, int64_t{e.budget.reserved_connections} - e.connections - e.admission_waiting);
 }
 
 }  // namespace
@@ -282,10 +287,7 @@ AdmissionResult Ledger::try_admit(int32_t i, const AdmissionRequest& req, int64_
     // rule's figures, so it waits without taking anyone's reserved slot.
     const bool behind = req.may_wait && req.behind_others && !monitor;
     if (behind && real_admit && !req.exempt && req.enforce) {
-        if (!req.already_waiting) {
-            ++e.admission_waiting;
-            ++waiting_total_;
-        }
+        if (!req.already_waiting) begin_wait(i);
         result.outcome = Outcome::kWait;
         return result;
     }
@@ -303,10 +305,7 @@ AdmissionResult Ledger::try_admit(int32_t i, const AdmissionRequest& req, int64_
         return result;
     }
     if (req.may_wait && may_wait_for_slot(real)) {
-        if (!req.already_waiting) {
-            ++e.admission_waiting;
-            ++waiting_total_;
-        }
+        if (!req.already_waiting) begin_wait(i);
         result.outcome = Outcome::kWait;
         return result;
     }
@@ -333,15 +332,26 @@ AdmissionResult Ledger::recharge(int32_t from, EntryRef to, const AdmissionReque
         account_reservation(from, +1);
         --counted_total_;
         if (source.admitted > 0) --source.admitted;
+        // The sampler's login rate counts admissions since its last sample.
+        source.admitted_at_last_sample = std::min(source.admitted_at_last_sample, source.admitted);
     }
     return try_admit(to.entry, req, now);
+}
+
+void Ledger::begin_wait(int32_t i) noexcept {
+    account_reservation(i, -1);
+    ++entries()[i].admission_waiting;
+    ++waiting_total_;
+    account_reservation(i, +1);
 }
 
 void Ledger::end_wait(int32_t i) noexcept {
     ApplicationEntry& e = entries()[i];
     if (e.admission_waiting > 0) {
+        account_reservation(i, -1);
         --e.admission_waiting;
         --waiting_total_;
+        account_reservation(i, +1);
     }
 }
 

@@ -242,7 +242,8 @@ private:
     // idle entry without budget to make room.
     int32_t find_or_add_for_budget(const char* name, int64_t now, bool* table_full) noexcept;
 
-    // A login of entry i stops waiting (admitted, refused or gone).
+    // A login of entry i starts waiting, or stops (admitted, refused or gone).
+    void begin_wait(int32_t i) noexcept;
     void end_wait(int32_t i) noexcept;
     // Adds (sign = +1) or removes (-1) entry i's unused reservation from the totals.
     void account_reservation(int32_t i, int sign) noexcept;

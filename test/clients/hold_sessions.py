@@ -4,7 +4,7 @@ one after another and holds them until its standard input is closed. Each
 element has "dbname", "user" and the libpq parameters to send as they are
 ("application_name", "options", "fallback_application_name"), and optionally
 "after": statements the session runs once logged in (autocommit), such as
-pgjdbc's SET application_name. PGAPPNAME is ignored unless "pgappname" gives
+pgjdbc's SET application_name ("?" first: it may fail, the session goes on). PGAPPNAME is ignored unless "pgappname" gives
 it, so that nothing else names the session. Prints one JSON line once every
 attempt is over:
 [{"ok": true, "pid": n} | {"ok": false, "error": "...", "sqlstate": "..." or null}, ...].
@@ -31,7 +31,13 @@ def main():
             conn = psycopg.connect(host=host, port=port, autocommit=True, **spec)
             with conn.cursor() as cur:
                 for statement in after:
-                    cur.execute(statement)
+                    if statement.startswith("?"):  # may fail; the session goes on
+                        try:
+                            cur.execute(statement[1:])
+                        except psycopg.Error:
+                            pass
+                    else:
+                        cur.execute(statement)
                 cur.execute("SELECT pg_backend_pid()")
                 results.append({"ok": True, "pid": cur.fetchone()[0]})
             held.append(conn)

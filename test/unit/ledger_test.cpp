@@ -435,7 +435,9 @@ public:
             total += b.used;
             waiting += b.waiting;
             if (name == a || !b.budgeted) continue;
-            int64_t unused = std::max(0, b.reserved - b.used);
+            // B's waiters hold their process slots, counted once: in the
+            // waiters' total, and no longer in B's unused reservation.
+            int64_t unused = std::max(0, b.reserved - b.used - b.waiting);
             others_all += unused;
             if (!b.monitor) others_enforced += unused;
         }

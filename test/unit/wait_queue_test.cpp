@@ -138,3 +138,33 @@ TEST(WaitQueue, ALoginBehindOthersWaitsInsteadOfTakingTheSlot) {
     EXPECT_EQ(l->try_admit(app, last, 3).outcome, Outcome::kAdmitted);
     EXPECT_TRUE(l->consistent());
 }
+
+// Found in review: a waiter of A was counted twice, in the waiters' total and
+// in A's unused reservation, so a login of B was refused with a slot free.
+TEST(WaitQueue, AWaiterFillingItsOwnReservationIsCountedOnce) {
+    std::unique_ptr<uint64_t[]> memory(new uint64_t[Ledger::bytes_needed(4) / 8 + 1]);
+    Ledger* l = Ledger::create(memory.get(), 4, 10, 1);
+    bool full = false;
+    const int32_t a = l->find_or_add("a", 1, &full);
+    const int32_t o = l->find_or_add("o", 1, &full);
+    const int32_t b = l->find_or_add("b", 1, &full);
+    Budget budget = unlimited_budget();
+    budget.max_connections = 2;
+    budget.reserved_connections = 2;
+    l->set_budget(a, &budget);
+    const AdmissionRequest now_only{false, true, false, false};
+    for (int k = 0; k < 6; ++k) ASSERT_EQ(l->try_admit(o, now_only, 1).outcome, Outcome::kAdmitted);
+    for (int k = 0; k < 2; ++k) ASSERT_EQ(l->try_admit(a, now_only, 1).outcome, Outcome::kAdmitted);
+    // H waits: a's budget is full.
+    ASSERT_EQ(l->try_admit(a, AdmissionRequest{false, true, true, false}, 2).outcome,
+              Outcome::kWait);
+    l->release(a, 1);
+    // L could take a's reserved slot but waits behind H.
+    AdmissionRequest behind{false, true, true, false};
+    behind.behind_others = true;
+    ASSERT_EQ(l->try_admit(a, behind, 3).outcome, Outcome::kWait);
+    // 7 sessions and 2 waiters hold 9 process slots, and the waiters fill a's
+    // reservation: the 10th slot is free for b.
+    EXPECT_EQ(l->try_admit(b, now_only, 4).outcome, Outcome::kAdmitted);
+    EXPECT_TRUE(l->consistent());
+}

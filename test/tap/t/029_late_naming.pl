@@ -85,6 +85,25 @@ $h2->finish;
 release_sessions($node, $h, 'app');
 ledger_matches_activity($node, 'after the exits');
 
+# A commit that fails after the name was charged (PREPARE TRANSACTION of a
+# transaction that used a temporary table fails after the pre-commit
+# callbacks) takes the name back: the session is on '' again, and may name
+# itself later.
+($h2, $r2) = hold_sessions($node, unnamed('app', 'BEGIN', 'CREATE TEMP TABLE t ()',
+    q{SET application_name = 'undone'}, q{?PREPARE TRANSACTION 'p'}));
+ok($r2->[0]{ok}, 'the session survives its failed PREPARE');
+is(ledger_of('undone'), 0, 'the name of the failed commit is not charged');
+is($node->safe_psql('postgres', "SELECT application_name FROM pg_stat_activity WHERE pid = $r2->[0]{pid}"),
+    '', 'pg_stat_activity shows no name either');
+$h2->finish;
+($h2, $r2) = hold_sessions($node, unnamed('app', 'BEGIN', 'CREATE TEMP TABLE t ()',
+    q{SET application_name = 'undone'}, q{?PREPARE TRANSACTION 'p'}, 'ROLLBACK',
+    q{SET application_name = 'redone'}));
+is(ledger_of('redone'), 1, 'a session whose naming was undone can name itself again');
+$h2->finish;
+wait_until($node, q{SELECT count(*) = 0 FROM pg_stat_activity WHERE usename = 'app'}, 'gone');
+ledger_matches_activity($node, 'after an undone naming');
+
 # 4. allowed_roles binds late naming too: 28000, and released from ''.
 $node->safe_psql('postgres',
     q{SELECT pgpool_stats.set_budget('guarded', 5, allowed_roles => '{app}')});
