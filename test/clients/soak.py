@@ -8,6 +8,10 @@
              for 3 s; the reaper (a 1 s timeout) should end it first
   budgets    every second, the budget of "storm" is set anew (5..15)
   terminate  every 2.5 s, the sessions of "storm" are pg_terminate_backend'ed
+  late       every second, 8 sessions log in without a name and SET
+             application_name = 'late' (budget 4), held 0.5 s: late naming
+  line       every 1.5 s, 12 logins of "line" (budget 3, admission_timeout
+             2 s) arrive 20 ms apart and hold 0.2 s: they wait in line
 
 Prints one JSON object of what the clients saw, for the test to compare with
 the server's counters: refusals (by SQLSTATE and application) and reaps.
@@ -25,8 +29,9 @@ seen = collections.Counter()
 
 
 def connect(args, app, user=None):
+    settings = {"application_name": app} if app is not None else {}
     return asyncpg.connect(host=args.host, port=args.port, user=user or args.user,
-                           database="postgres", server_settings={"application_name": app})
+                           database="postgres", server_settings=settings)
 
 
 def refused(app, e):
@@ -65,6 +70,45 @@ async def churn(args, deadline):
             seen["churn logins"] += 1
         except asyncpg.PostgresError as e:
             refused("churn", e)
+
+
+async def one_late(args):
+    conn = await connect(args, None)
+    try:
+        await conn.execute("SET application_name = 'late'")
+    except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
+        # asyncpg reads the FATAL of a refused late naming as the connection
+        # being lost; the server counts it in late's rejected.
+        seen["late refused"] += 1
+        conn.terminate()
+        return
+    seen["late admitted"] += 1
+    await asyncio.sleep(0.5)
+    await conn.close()
+
+
+async def late(args, deadline):
+    while time.monotonic() < deadline:
+        await asyncio.gather(*(one_late(args) for _ in range(8)))
+        await asyncio.sleep(1.0)
+
+
+async def one_in_line(args, delay):
+    await asyncio.sleep(delay)
+    try:
+        conn = await connect(args, "line")
+    except asyncpg.PostgresError as e:
+        refused("line", e)
+        return
+    seen["line admitted"] += 1
+    await asyncio.sleep(0.2)
+    await conn.close()
+
+
+async def line(args, deadline):
+    while time.monotonic() < deadline:
+        await asyncio.gather(*(one_in_line(args, k * 0.02) for k in range(12)))
+        await asyncio.sleep(1.5)
 
 
 async def one_leak(args):
@@ -113,6 +157,7 @@ async def main():
     deadline = time.monotonic() + args.seconds
     await asyncio.gather(
         storms(args, deadline), churn(args, deadline), leaks(args, deadline),
+        late(args, deadline), line(args, deadline),
         admin_loop(args, deadline, 1.0,
                    lambda: "SELECT pgpool_stats.set_budget('storm', %d)" % random.randint(5, 15),
                    "budget changes"),

@@ -1,6 +1,6 @@
 # Soak: mixed load (test/clients/soak.py: storms, churn through more names
 # than max_applications, idle-in-transaction leaks and reaping, budget
-# changes, pg_terminate_backend rounds) for PGPOOL_STATS_SOAK_SECONDS
+# changes, pg_terminate_backend rounds, late naming, a line of waiters) for PGPOOL_STATS_SOAK_SECONDS
 # (default 180: three minutes in CI; tools/soak.sh runs it longer), then: zero ledger drift, no
 # crash, the worker's memory flat, every refusal and every reap the clients
 # saw accounted for by the server's counters, and the other way round.
@@ -21,6 +21,8 @@ $node->safe_psql('postgres', q{
     CREATE ROLE app LOGIN;
     SELECT pgpool_stats.set_budget('storm', 10);
     SELECT pgpool_stats.set_budget('leaky', 20, idle_in_transaction_timeout => '1 second');
+    SELECT pgpool_stats.set_budget('late', 4);
+    SELECT pgpool_stats.set_budget('line', 3, admission_timeout => '2 seconds');
 });
 my $worker = $node->safe_psql('postgres',
     q{SELECT pid FROM pg_stat_activity WHERE backend_type = 'pgpool_stats'});
@@ -49,15 +51,25 @@ ok($node->poll_query_until('postgres', q{
 ledger_matches_activity($node, 'after the soak');
 
 # Every refusal the clients saw, and nothing else, was counted.
-my ($rejected, $other_refusals) = split /\|/, $node->safe_psql('postgres', q{
+my ($rejected, $late_rejected, $line_rejected, $other_refusals) = split /\|/, $node->safe_psql('postgres', q{
     SELECT (SELECT rejected FROM pgpool_stats.applications WHERE application_name = 'storm'),
+           (SELECT rejected FROM pgpool_stats.applications WHERE application_name = 'late'),
+           (SELECT rejected FROM pgpool_stats.applications WHERE application_name = 'line'),
            (SELECT coalesce(sum(rejected), 0) FROM pgpool_stats.applications
-            WHERE application_name <> 'storm')});
+            WHERE application_name NOT IN ('storm', 'late', 'line'))});
 is($rejected, $seen->{'refused storm 53300'} // 0,
     "storm: $rejected refusals counted, as many as the clients saw");
+ok($seen->{'late admitted'} > 0, "late naming admitted $seen->{'late admitted'} sessions");
+is($late_rejected, $seen->{'late refused'} // 0,
+    "late: $late_rejected refusals at SET counted, as many as the clients saw");
+ok($seen->{'line admitted'} > 0, "the line admitted $seen->{'line admitted'} waiting logins");
+is($line_rejected, $seen->{'refused line 53300'} // 0,
+    "line: $line_rejected refusals counted, as many as the clients saw");
 is($other_refusals, 0, 'no other application was refused');
-my @unexpected = grep { /^refused/ && $_ ne 'refused storm 53300' } keys %$seen;
+my @unexpected = grep { /^refused/ && $_ ne 'refused storm 53300' && $_ ne 'refused line 53300' } keys %$seen;
 is_deeply(\@unexpected, [], 'clients saw no other kind of refusal');
+is($node->safe_psql('postgres', q{SELECT admission_waiting FROM pgpool_stats.capacity}), 0,
+    'nobody is left waiting');
 
 # Every leak was reaped, each counted once.
 my ($reaped, $reaped_log) = split /\|/, $node->safe_psql('postgres', q{
