@@ -30,34 +30,10 @@ start_cluster control 55493 "max_connections = 100"
 for port in 55491 55492 55493; do psql -X -q -h "$scratch" -p "$port" -U postgres -c "CREATE ROLE bench LOGIN"; done
 psql -X -q -h "$scratch" -p 55491 -U postgres \
     -c "CREATE EXTENSION pgpool_stats" -c "SELECT pgpool_stats.set_budget('bench', 50)" >/dev/null
-echo 'SELECT 1;' > "$scratch/select1.sql"
-
-tps() {  # port
-    PGAPPNAME=bench pgbench -n -C -c "$clients" -j "$clients" -T "$seconds" -f "$scratch/select1.sql" \
-        -h "$scratch" -p "$1" -U bench postgres 2>/dev/null |
-        sed -n 's/^tps = \([0-9.]*\) .*/\1/p'
-}
-
 echo "pgbench -C, $clients clients, ${seconds}s per run, $rounds rounds: with pgpool_stats, without, control (also without)"
-ratios=() controls=()
-ports=(55491 55492 55493)
-for ((r = 1; r <= rounds; r++)); do
-    # Rotate the order, so drift of the machine favours none of them.
-    declare -A got=()
-    for ((k = 0; k < 3; k++)); do
-        port=${ports[$(((r + k) % 3))]}
-        got[$port]=$(tps "$port")
-    done
-    w=${got[55491]} wo=${got[55492]} ctl=${got[55493]}
-    ratio=$(ratio "$w" "$wo")
-    control=$(ratio "$ctl" "$wo")
-    ratios+=("$ratio") controls+=("$control")
-    printf 'round %2d: with %7.1f, without %7.1f, control %7.1f logins/s; with/without %s, control/without %s\n' \
-        "$r" "$w" "$wo" "$ctl" "$ratio" "$control"
-    unset got
-done
+login_rounds 55491 55492 55493 "$rounds" "$seconds" "$clients"
 admitted=$(psql -X -At -h "$scratch" -p 55491 -U postgres \
     -c "SELECT admitted FROM pgpool_stats.applications WHERE application_name = 'bench'")
 echo "logins admitted through pgpool_stats: $admitted"
-echo "median login throughput ratio with / without pgpool_stats: $(median "${ratios[@]}")"
-echo "median login throughput ratio control / without (noise floor, A/A): $(median "${controls[@]}")"
+echo "median login throughput ratio with / without pgpool_stats: $login_ratio"
+echo "median login throughput ratio control / without (noise floor, A/A): $login_control"

@@ -67,23 +67,13 @@ for ((r = 1; r <= rounds; r++)); do
 done
 
 echo "== 2. the worker's CPU with 1,000 connections, sample_interval = 100ms, 30 s each"
-worker=$(psql -X -At -h "$scratch" -p 55591 -U postgres -c \
-    "SELECT pid FROM pg_stat_activity WHERE backend_type = 'pgpool_stats'")
-hz=$(getconf CLK_TCK)
-worker_cpu_share() {  # % of one core over 30 s
-    local t0 t1
-    t0=$(awk '{ print $14 + $15 }' "/proc/$worker/stat")
-    sleep 30
-    t1=$(awk '{ print $14 + $15 }' "/proc/$worker/stat")
-    awk -v a="$t0" -v b="$t1" -v hz="$hz" 'BEGIN { printf "%.3f", (b - a) / hz / 30 * 100 }'
-}
-cpu_share=$(worker_cpu_share)
+cpu_share=$(worker_cpu_share 55591 30)
 echo "worker CPU, nothing to reap: $cpu_share % of one core"
 for a in $(seq 1 20); do
     psql -X -q -h "$scratch" -p 55591 -U postgres -c "SELECT pgpool_stats.set_budget('service$a', 100,
         idle_in_transaction_timeout => '1 hour', idle_session_timeout => '1 hour')" >/dev/null
 done
-reap_cpu_share=$(worker_cpu_share)
+reap_cpu_share=$(worker_cpu_share 55591 30)
 echo "worker CPU, reaper examining every session at every sample: $reap_cpu_share % of one core"
 
 echo "== 2b. deadline to termination: 20 sessions idle in a transaction, 1 s timeout"
