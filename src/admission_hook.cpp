@@ -75,6 +75,26 @@ SessionSlot& my_slot() {
 
 bool in_line = false;  // this login stands in a line of wait_queue
 
+// The first waiting login of each line (at most this many lines at once; the
+// others notice within their 100 ms slice), collected under the ledger lock a
+// caller already holds and woken after it is released, so the exit and
+// admission paths take the lock once.
+constexpr int32 kWakeAtOnce = 64;
+struct FirstWaiters {
+    int32 procs[kWakeAtOnce];
+    int32 n;
+};
+
+FirstWaiters collect_first_waiters() {
+    FirstWaiters w;
+    w.n = wait_queue->first_in_lines(w.procs, kWakeAtOnce);
+    return w;
+}
+
+void wake(const FirstWaiters& w) {
+    for (int32 k = 0; k < w.n; ++k) SetLatch(&GetPGProcByNumber(w.procs[k])->procLatch);
+}
+
 void release_session(int, Datum) {
     if (charged_entry < 0 && waiting_entry < 0 && !in_line) return;
     ledger_lock_exclusive();
@@ -86,10 +106,11 @@ void release_session(int, Datum) {
     }
     if (waiting_entry >= 0) ledger->abandon_wait(waiting_entry);
     if (in_line) wait_queue->remove(compat::my_backend_index());
+    const FirstWaiters next = collect_first_waiters();
     ledger_unlock();
     charged_entry = waiting_entry = -1;
     in_line = false;
-    wake_first_waiters();
+    wake(next);
 }
 
 // The encoding of the database the client asked for: PostgreSQL cuts
@@ -401,9 +422,11 @@ void admit(const char* app, bool late) {
                 }
                 charged_entry = entry.entry;
             }
-            ledger_unlock();
             // Left '' (late naming) or a line: the next in line may fit now.
-            if (late || (was_in_line && !in_line)) wake_first_waiters();
+            const bool moved_on = late || (was_in_line && !in_line);
+            const FirstWaiters next = moved_on ? collect_first_waiters() : FirstWaiters{{}, 0};
+            ledger_unlock();
+            wake(next);
             if (r.outcome != core::Outcome::kWait) {
                 if (r.outcome == core::Outcome::kRejected) reject(app, r);
                 return;
@@ -473,8 +496,9 @@ void undo_late_naming() {
     slot.entry = unnamed;
     slot.application_name[0] = '\0';
     charged_entry = unnamed;
+    const FirstWaiters next = collect_first_waiters();
     ledger_unlock();
-    wake_first_waiters();
+    wake(next);
     awaiting_name = true;
 }
 
@@ -534,14 +558,10 @@ void client_authentication(Port* port, int status) {
 }  // namespace
 
 void wake_first_waiters() {
-    // The first of at most this many lines are woken at once; the others
-    // notice within their 100 ms slice.
-    constexpr int32 kWakeAtOnce = 64;
-    int32 procs[kWakeAtOnce];
     ledger_lock_shared();
-    const int32 n = wait_queue->first_in_lines(procs, kWakeAtOnce);
+    const FirstWaiters next = collect_first_waiters();
     ledger_unlock();
-    for (int32 k = 0; k < n; ++k) SetLatch(&GetPGProcByNumber(procs[k])->procLatch);
+    wake(next);
 }
 
 void install_admission_hook() {
