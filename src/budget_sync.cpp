@@ -7,10 +7,14 @@
 //     commit order) the staged rows are applied under the ledger lock. A login
 //     that starts after COMMIT returns sees the new budget; a rolled-back or
 //     rolled-back-to-savepoint change is never applied.
-//   * the reload path: the worker reads the whole table at start and every
-//     second, which also covers what no trigger sees (DROP EXTENSION,
-//     replication to a hot standby, disabled triggers). A reload that raced a
-//     commit is detected by the budget generation and retried.
+//   * the reload path: the worker reads the whole table at start, whenever a
+//     relcache invalidation of the table arrives (the trigger sends one with
+//     every change; a hot standby replays it; DDL, TRUNCATE and DROP
+//     EXTENSION send their own) and every minute for what nothing announces
+//     (writes with triggers disabled). It compares the table with the ledger
+//     under the lock held shared, a slice at a time, and takes it exclusive
+//     only to apply the rows that differ. A reload that raced a commit is
+//     detected by the budget generation and retried.
 //
 // Trust: the worker runs as the bootstrap superuser, so it never resolves the
 // table by name and never runs SQL. It reads only the relation that belongs to
@@ -45,6 +49,7 @@ extern "C" {
 #include "utils/builtins.h"
 #include "utils/datetime.h"
 #include "utils/fmgroids.h"
+#include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
@@ -260,7 +265,10 @@ void check_room_before_commit() {
         if (staged[k].has_budget && ledger->find(staged[k].named.application_name) < 0 &&
             strcmp(staged[k].named.application_name, core::kOtherName) != 0)
             ++needed;
-    int free_entries = ledger->room_for_budgets();
+    // Counting displaceable entries visits the whole table: only when the
+    // free ones do not suffice.
+    int free_entries = ledger->free_entries();
+    if (needed > free_entries) free_entries = ledger->room_for_budgets();
     ledger_unlock();
     if (needed > free_entries)
         ereport(ERROR, (errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
@@ -358,9 +366,10 @@ namespace {
 // The budgets in the extension's table, read with the active snapshot into
 // palloc'd memory. Null, with the reason in *problem, when the table cannot
 // be trusted: the caller then has no budgets.
-core::NamedBudget* read_budget_table(int* n, const char** problem) {
+core::NamedBudget* read_budget_table(int* n, const char** problem, Oid* table) {
     *n = 0;
     const Oid relid = extension_budget_table(problem);
+    *table = relid;
     if (!OidIsValid(relid)) return nullptr;
     Relation rel = try_table_open(relid, AccessShareLock);
     // Checked again under the lock: what was found before locking may have
@@ -399,20 +408,75 @@ core::NamedBudget* read_budget_table(int* n, const char** problem) {
 
 }  // namespace
 
-bool reload_budgets_from_table() {
+namespace {
+
+int compare_budget_names(const void* a, const void* b) {
+    return strncmp(static_cast<const core::NamedBudget*>(a)->application_name,
+                   static_cast<const core::NamedBudget*>(b)->application_name, core::kNameBytes);
+}
+
+// Entries compared per hold of the shared lock: a login waits at most for
+// one slice (tens of microseconds), never for the whole table.
+constexpr int32 kCompareSlice = 1024;
+
+// What makes the ledger's budgets equal to table[0..n) (sorted here by
+// name): the rows to set (*sets) and the names whose budget goes (*drops).
+// Read under the shared lock, a slice at a time.
+struct BudgetChanges {
+    core::NamedBudget* sets;
+    int n_sets;
+    char (*drops)[core::kNameBytes];
+    int n_drops;
+};
+BudgetChanges budget_changes(core::NamedBudget* table, int n) {
+    if (n > 0) qsort(table, n, sizeof *table, compare_budget_names);
+    BudgetChanges c{};
+    c.sets = static_cast<core::NamedBudget*>(
+        palloc_extended(sizeof(core::NamedBudget) * Max(n, 1), MCXT_ALLOC_HUGE));
+    for (int from = 0; from < n; from += kCompareSlice) {
+        ledger_lock_shared();
+        c.n_sets +=
+            ledger->differing_budgets(table, from, Min(n, from + kCompareSlice), c.sets + c.n_sets);
+        ledger_unlock();
+    }
+    // A budget of the ledger the table lacks: at most one per entry.
+    const int32 entries = ledger->max_applications() + 1;
+    c.drops = static_cast<char(*)[core::kNameBytes]>(palloc(core::kNameBytes * entries));
+    auto in_table = [table, n](const char* name) {
+        if (n == 0) return false;
+        core::NamedBudget key;
+        core::copy_name(key.application_name, name);
+        return bsearch(&key, table, n, sizeof *table, compare_budget_names) != nullptr;
+    };
+    for (int32 from = 0; from < entries; from += kCompareSlice) {
+        ledger_lock_shared();
+        c.n_drops +=
+            ledger->vanished_budgets(from, from + kCompareSlice, in_table, c.drops + c.n_drops);
+        ledger_unlock();
+    }
+    return c;
+}
+
+}  // namespace
+
+bool reload_budgets_from_table(Oid* table) {
     // The generation is read before the scan takes its snapshot: a commit
     // applied after this read bumps it and voids the reload; one applied
-    // before it is in the snapshot.
+    // before it is in the snapshot. Eviction and logins never change a
+    // budget, so an unchanged generation means the comparison still holds.
     ledger_lock_shared();
-    int64 generation = ledger->budget_generation();
+    const int64 generation = ledger->budget_generation();
+    const bool loaded = shared->budgets_loaded;
     ledger_unlock();
 
     // Read committed: a fresh snapshot, taken after the generation was read.
     PushActiveSnapshot(GetTransactionSnapshot());
     int n = 0;
     const char* problem = nullptr;
-    core::NamedBudget* budgets = read_budget_table(&n, &problem);
+    core::NamedBudget* budgets = read_budget_table(&n, &problem, table);
     PopActiveSnapshot();
+    const BudgetChanges changes = budget_changes(budgets, n);
+    const int n_changes = changes.n_sets + changes.n_drops;
 
     // Said once per change of the reason, not every second.
     static char last_problem[256] = "";
@@ -434,11 +498,24 @@ bool reload_budgets_from_table() {
     int unplaced = 0;
     bool applied = false;
     core::CapacityFigures figures{};
-    ledger_lock_exclusive();
+    // Nothing to change: no exclusive lock, except to say the first load is done.
+    const bool nothing_changed = n_changes == 0 && loaded;
+    if (nothing_changed)
+        ledger_lock_shared();
+    else
+        ledger_lock_exclusive();
     if (ledger->budget_generation() == generation) {
-        unplaced = ledger->replace_budgets(budgets, n, GetCurrentTimestamp());
-        rehome_overflow_sessions();
-        shared->budgets_loaded = true;
+        const TimestampTz now = GetCurrentTimestamp();
+        for (int k = 0; k < changes.n_sets; ++k)
+            if (!ledger->apply_budget_change(changes.sets[k].application_name,
+                                             &changes.sets[k].budget, now))
+                ++unplaced;
+        for (int k = 0; k < changes.n_drops; ++k)
+            ledger->apply_budget_change(changes.drops[k], nullptr, now);
+        if (!nothing_changed) {
+            rehome_overflow_sessions();
+            shared->budgets_loaded = true;
+        }
         applied = true;
         figures = ledger->capacity_figures();
     }
@@ -460,7 +537,7 @@ bool reload_budgets_from_table() {
                              "\"%s\", or raise max_connections.",
                              guc_database)));
     }
-    if (applied) {
+    if (applied && n_changes > 0) {
         ConditionVariableBroadcast(&shared->ledger_changed);
         wake_first_waiters();
     }
@@ -505,6 +582,10 @@ PGPOOL_STATS_SQL_FUNCTION(pgpool_stats_budget_trigger_1_0) {
         RegisterSubXactCallback(on_subxact, nullptr);
         callbacks_registered = true;
     }
+
+    // News for the worker of every server that holds this table, a hot
+    // standby's included: sent at commit (and replayed), dropped on abort.
+    CacheInvalidateRelcacheByRelid(RelationGetRelid(td->tg_relation));
 
     if (TRIGGER_FIRED_BY_TRUNCATE(td->tg_event)) {
         if (TRIGGER_FIRED_AFTER(td->tg_event)) stage()->clear_all = true;

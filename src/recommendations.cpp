@@ -119,7 +119,7 @@ core::Recommendation recommend_row(const Observed& o, int32 k, int32 instances, 
     gather(o, k, &in);
     in.peak_connections = e.peak_connections;
     in.peak_active = std::max(in.peak_active, e.peak_active);
-    in.connects_per_second = e.connects_per_second;
+    in.connects_per_second = core::connects_per_second(e, o.live.ledger.copied_at);
     in.avg_session_seconds =
         e.sessions_ended ? static_cast<double>(e.session_micros_total) / e.sessions_ended / 1e6
                          : -1;

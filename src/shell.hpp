@@ -81,6 +81,7 @@ struct LedgerCopy {
     int32* numbers;                   // numbers[k]: entry number of entries[k]
     int32 n;
     core::CapacityFigures capacity;
+    TimestampTz copied_at;  // login rates are read as of then (core::connects_per_second)
 };
 
 // The applications as they are now: ledger entries, their entry numbers and
@@ -187,8 +188,9 @@ void wake_worker();
 // budget_sync.cpp
 // Reads the extension's budget table (caller is in a transaction; no SQL is
 // run) and installs it as the whole set of budgets: none when the table is
-// missing or malformed. Returns false when a concurrent commit changed
-// budgets meanwhile (try again).
-bool reload_budgets_from_table();
+// missing or malformed. Sets *table to the table's OID (InvalidOid when
+// there is none). Returns false when a concurrent commit changed budgets
+// meanwhile (try again).
+bool reload_budgets_from_table(Oid* table);
 
 }  // namespace pgpool_stats

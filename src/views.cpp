@@ -33,30 +33,41 @@ Datum timestamp_or_null(int64 ts, bool* isnull) {
 namespace pgpool_stats {
 
 LedgerCopy copy_ledger() {
-    const int32 room = ledger->max_applications() + 1;
+    // Memory for the entries in use (not for max_applications of them, up to
+    // 80 MB), allocated without the lock held; again if more arrived meanwhile.
     LedgerCopy copy;
-    copy.entries =
-        static_cast<core::ApplicationEntry*>(palloc(sizeof(core::ApplicationEntry) * room));
-    copy.numbers = static_cast<int32*>(palloc(sizeof(int32) * room));
-    ledger_lock_shared();
-    copy.n = ledger->copy_entries(copy.entries, copy.numbers, room);
-    copy.capacity = ledger->capacity_figures();
-    ledger_unlock();
+    for (int32 room = 0;;) {
+        ledger_lock_shared();
+        const int32 in_use = ledger->max_applications() - ledger->free_entries() + 1;
+        if (room >= in_use) {
+            copy.n = ledger->copy_entries(copy.entries, copy.numbers, room);
+            copy.capacity = ledger->capacity_figures();
+            ledger_unlock();
+            break;
+        }
+        ledger_unlock();
+        room = in_use + 16;
+        copy.entries =
+            static_cast<core::ApplicationEntry*>(palloc(sizeof(core::ApplicationEntry) * room));
+        copy.numbers = static_cast<int32*>(palloc(sizeof(int32) * room));
+    }
+    copy.copied_at = GetCurrentTimestamp();
     return copy;
 }
 
 LiveApplications live_applications() {
-    const int32 room = ledger->max_applications() + 1;
     core::SessionObservation* observations = static_cast<core::SessionObservation*>(
         palloc(sizeof(core::SessionObservation) * MaxBackends));
-    int32 observed = observe_sessions(observations);
-    core::Census* by_entry = static_cast<core::Census*>(palloc(sizeof(core::Census) * room));
-    core::take_census(observations, observed, by_entry, room);
+    const int32 observed = observe_sessions(observations);
+    core::EntryCensus* rows =
+        static_cast<core::EntryCensus*>(palloc(sizeof(core::EntryCensus) * Max(observed, 1)));
+    const int32 n_rows = core::take_census(observations, observed, rows);
 
     LiveApplications live;
     live.ledger = copy_ledger();
-    live.census = static_cast<core::Census*>(palloc(sizeof(core::Census) * room));
-    for (int32 k = 0; k < live.ledger.n; ++k) live.census[k] = by_entry[live.ledger.numbers[k]];
+    live.census = static_cast<core::Census*>(palloc(sizeof(core::Census) * Max(live.ledger.n, 1)));
+    for (int32 k = 0; k < live.ledger.n; ++k)
+        live.census[k] = core::census_of(rows, n_rows, live.ledger.numbers[k]);
     return live;
 }
 
@@ -99,7 +110,7 @@ PGPOOL_STATS_SQL_FUNCTION(pgpool_stats_applications_1_0) {
         values[c++] = Int64GetDatum(e.rejected);
         values[c++] = Int64GetDatum(e.would_reject);
         values[c++] = Int64GetDatum(e.reaped);
-        values[c++] = Float8GetDatum(e.connects_per_second);
+        values[c++] = Float8GetDatum(core::connects_per_second(e, live.ledger.copied_at));
         nulls[c] = e.sessions_ended == 0;
         values[c++] =
             Float8GetDatum(e.sessions_ended == 0 ? 0.0
@@ -303,6 +314,7 @@ PGPOOL_STATS_SQL_FUNCTION(pgpool_stats_metrics_1_0) {
     in.capacity = live.ledger.capacity;
     in.max_connections = MaxConnections;
     in.superuser_reserved_connections = compat::superuser_reserved_connections();
+    in.now = live.ledger.copied_at;
 
     // Two passes, like snprintf: the C++ text lives only inside the core's
     // frames; this one holds palloc'd memory only.

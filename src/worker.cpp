@@ -1,11 +1,14 @@
 // The pgpool_stats background worker (backend_type "pgpool_stats").
 //
 // Connected to pgpool_stats.database, it loads the budgets into the ledger at
-// start and reloads them every second (the commit path applies changes at
-// once; the reload catches what no trigger sees), forgets applications that
-// have been idle for long, and every pgpool_stats.sample_interval samples the
-// sessions of every application (peak_active, the login rate). Loop shape after worker_spi and
-// pg_cron: latch wait, interrupts, config reload, work.
+// start and again whenever the budget table may have changed (the commit path
+// applies changes at once; the reload catches what it cannot: a hot standby's
+// replay, DROP EXTENSION, writes with triggers disabled), forgets applications
+// that have been idle for long, and every pgpool_stats.sample_interval samples
+// the applications with sessions, waiting logins or refusals. What each step
+// costs, and which lock it holds, is in the locking comment of
+// ledger_shmem.cpp. Loop shape after worker_spi and pg_cron: latch wait,
+// interrupts, config reload, work.
 
 #include <algorithm>
 
@@ -21,6 +24,7 @@ extern "C" {
 #include "storage/proc.h"
 #include "tcop/tcopprot.h"
 #include "utils/guc.h"
+#include "utils/inval.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
@@ -30,10 +34,32 @@ namespace pgpool_stats {
 
 namespace {
 
-constexpr long kReloadEveryMs = 1000;
+// Every second the worker looks for news of the budget table (relcache
+// invalidations) and forgets a slice of idle applications.
+constexpr long kHousekeepingEveryMs = 1000;
+// A reload without news, for changes no invalidation announces (writes with
+// triggers disabled: pg_restore --disable-triggers, a logical replication
+// subscriber's apply worker).
+constexpr long kSafetyReloadEveryMs = 60 * 1000;
 // Bounds for forgetting idle applications (see forget_idle_applications).
 constexpr int64 kForgetIdleAfterMs = 3600 * 1000;
 constexpr int64 kForgetIdleWhenCrowdedMs = 60 * 1000;
+// Entries visited per second by eviction: a full pass of 65,536 entries
+// takes about a minute, and each slice holds the lock for microseconds.
+constexpr int32 kEvictionSlice = 1024;
+
+// The budget table, as the last reload found it (InvalidOid: none yet), and
+// whether an invalidation may have changed it since. Budget changes send a
+// relcache invalidation of the table (the budget trigger), at commit and on
+// a standby at replay; DDL, TRUNCATE and a lost invalidation queue
+// (InvalidOid) do too.
+Oid budget_table = InvalidOid;
+bool budget_table_news = true;
+
+void note_relcache_invalidation(Datum, Oid relid) {
+    if (relid == InvalidOid || budget_table == InvalidOid || relid == budget_table)
+        budget_table_news = true;
+}
 
 // If the worker dies before its first load (a missing database, say), logins
 // must not keep waiting for it: mark the budgets loaded (empty) on the way out.
@@ -51,51 +77,90 @@ void fail_open_on_exit(int, Datum) {
                         "without budgets until it is back")));
 }
 
-// Runs its own transaction, and gives the caller back its memory context
-// (a commit leaves TopMemoryContext current: whatever the caller allocated
-// next would leak there).
-void reload_budgets() {
+// Reloads the budgets when the table may have changed, or when the safety
+// period is over. The transaction it runs takes in the invalidations that
+// arrived (StartTransactionCommand accepts them), so it costs microseconds
+// when there is no news. Gives the caller back its memory context (a commit
+// leaves TopMemoryContext current: whatever the caller allocated next would
+// leak there).
+void reload_budgets_if_changed(TimestampTz now, TimestampTz* next_safety_reload) {
     MemoryContext caller = CurrentMemoryContext;
     SetCurrentStatementStartTimestamp();
     StartTransactionCommand();
-    pgstat_report_activity(STATE_RUNNING, "pgpool_stats: reloading budgets");
-    // No snapshot pushed here: the reload takes its own after reading the
-    // budget generation (see budget_sync.cpp).
-    for (int attempt = 0; attempt < 3 && !reload_budgets_from_table(); ++attempt) {
+    if (budget_table_news || now >= *next_safety_reload) {
+        // Cleared before the read: news arriving during it asks for another.
+        budget_table_news = false;
+        *next_safety_reload = TimestampTzPlusMilliseconds(now, kSafetyReloadEveryMs);
+        pgstat_report_activity(STATE_RUNNING, "pgpool_stats: reloading budgets");
+        // No snapshot pushed here: the reload takes its own after reading the
+        // budget generation (see budget_sync.cpp).
+        for (int attempt = 0; attempt < 3 && !reload_budgets_from_table(&budget_table); ++attempt) {
+        }
+        pgstat_report_activity(STATE_IDLE, nullptr);
     }
     CommitTransactionCommand();
-    pgstat_report_activity(STATE_IDLE, nullptr);
     MemoryContextSwitchTo(caller);
 }
 
-// One sample: the census of every application, from which the ledger keeps
-// peak_active and the login rate, and the history gets one row for each
-// application with something to say.
-void take_sample(TimestampTz now, double elapsed_seconds) {
+// One sample: the census of the applications with sessions, peak_active for
+// them, and one history row for each application with something to say
+// (sessions, waiting logins, refusals since the previous sample). Its cost
+// follows those applications and the backends, not the size of the table:
+// the entries to visit come from the session slots, the lines of waiting
+// logins and the ledger's refusal log. Only a refusal log overrun (more
+// applications refused within one interval than the log holds) makes it
+// visit every entry, once. Under the ledger lock held SHARED.
+void take_sample(TimestampTz now) {
     core::SessionObservation* observations = static_cast<core::SessionObservation*>(
         palloc(sizeof(core::SessionObservation) * MaxBackends));
-    int32 n = observe_sessions(observations);
-    const int32 entries = ledger->max_applications() + 1;
-    core::Census* census = static_cast<core::Census*>(palloc(sizeof(core::Census) * entries));
-    core::take_census(observations, n, census, entries);
+    const int32 observed = observe_sessions(observations);
+    core::EntryCensus* census =
+        static_cast<core::EntryCensus*>(palloc(sizeof(core::EntryCensus) * Max(observed, 1)));
+    const int32 n_census = core::take_census(observations, observed, census);
 
-    core::HistorySample* rows =
-        static_cast<core::HistorySample*>(palloc0(sizeof(core::HistorySample) * entries));
+    // Waiting lines are at most one per backend.
+    const int32 room = n_census + MaxBackends + core::Ledger::kRefusalLogSize;
+    int32* visit = static_cast<int32*>(palloc(sizeof(int32) * room));
+    const int32 all_entries = ledger->max_applications() + 1;
+    core::HistorySample* rows = static_cast<core::HistorySample*>(
+        palloc0(sizeof(core::HistorySample) * Min(room, all_entries)));
     int32 n_rows = 0;
-    ledger_lock_exclusive();
-    for (int32 i = 0; i < entries; ++i) {
+    ledger_lock_shared();
+    int32 n_visit = 0;
+    for (int32 k = 0; k < n_census; ++k) visit[n_visit++] = census[k].entry;
+    n_visit += wait_queue->waiting_entries(visit + n_visit, MaxBackends);
+    const int32 refused_entries =
+        ledger->take_refused_entries(visit + n_visit, core::Ledger::kRefusalLogSize);
+    const bool visit_all = refused_entries < 0;
+    if (visit_all) {
+        // Every entry may have a row now; no allocation under the lock. An
+        // entry refused meanwhile is visited all the same.
+        ledger_unlock();
+        rows =
+            static_cast<core::HistorySample*>(palloc0(sizeof(core::HistorySample) * all_entries));
+        ledger_lock_shared();
+    } else {
+        n_visit += refused_entries;
+        std::sort(visit, visit + n_visit);
+        n_visit = static_cast<int32>(std::unique(visit, visit + n_visit) - visit);
+    }
+    const int32 visits = visit_all ? all_entries : n_visit;
+    for (int32 v = 0; v < visits; ++v) {
+        const int32 i = visit_all ? v : visit[v];
+        if (i < 0 || i >= all_entries) continue;
         const core::ApplicationEntry& e = ledger->entry(i);
         if (!e.in_use) continue;
-        int64 refused = ledger->record_sample(i, census[i], elapsed_seconds);
+        const core::Census c = core::census_of(census, n_census, i);
+        const int64 refused = ledger->record_sample(i, c.active);
         if (e.connections == 0 && e.admission_waiting == 0 && refused == 0) continue;
         core::HistorySample& row = rows[n_rows++];
         row.entry = i;
         row.incarnation = e.incarnation;
         row.gauge[core::kConnections] = e.connections;
-        row.gauge[core::kActive] = census[i].active;
-        row.gauge[core::kIdle] = census[i].idle;
-        row.gauge[core::kIdleInTransaction] = census[i].idle_in_transaction;
-        row.gauge[core::kWaiting] = census[i].waiting;
+        row.gauge[core::kActive] = c.active;
+        row.gauge[core::kIdle] = c.idle;
+        row.gauge[core::kIdleInTransaction] = c.idle_in_transaction;
+        row.gauge[core::kWaiting] = c.waiting;
         row.gauge[core::kAdmissionWaiting] = e.admission_waiting;
         row.rejected = refused;
     }
@@ -119,7 +184,7 @@ void forget_idle_applications() {
     TimestampTz cutoff =
         crowded ? TimestampTzPlusMilliseconds(now, -kForgetIdleWhenCrowdedMs)
                 : std::min(history_starts, TimestampTzPlusMilliseconds(now, -kForgetIdleAfterMs));
-    ledger->evict_idle(cutoff);
+    ledger->evict_idle(cutoff, kEvictionSlice);
     ledger_unlock();
 }
 
@@ -167,13 +232,14 @@ extern "C" PGDLLEXPORT void pgpool_stats_worker_main(Datum) {
     ledger_lock_exclusive();
     shared->worker_latch = MyLatch;
     ledger_unlock();
+    CacheRegisterRelcacheCallback(note_relcache_invalidation, (Datum)0);
     ereport(LOG, (errmsg("pgpool_stats worker started in database \"%s\"", guc_database)));
 
     MemoryContext loop_context =
         AllocSetContextCreate(TopMemoryContext, "pgpool_stats worker loop", ALLOCSET_DEFAULT_SIZES);
-    TimestampTz next_reload = 0;
-    TimestampTz last_sample = GetCurrentTimestamp();
-    TimestampTz next_sample = last_sample;
+    TimestampTz next_housekeeping = 0;
+    TimestampTz next_safety_reload = 0;
+    TimestampTz next_sample = GetCurrentTimestamp();
     for (;;) {
         CHECK_FOR_INTERRUPTS();
         if (ConfigReloadPending) {
@@ -183,16 +249,15 @@ extern "C" PGDLLEXPORT void pgpool_stats_worker_main(Datum) {
         }
         MemoryContext previous = MemoryContextSwitchTo(loop_context);
         TimestampTz now = GetCurrentTimestamp();
-        if (now >= next_reload) {
-            reload_budgets();
+        if (now >= next_housekeeping) {
+            reload_budgets_if_changed(now, &next_safety_reload);
             forget_idle_applications();
-            next_reload = TimestampTzPlusMilliseconds(now, kReloadEveryMs);
+            next_housekeeping = TimestampTzPlusMilliseconds(now, kHousekeepingEveryMs);
         }
         now = GetCurrentTimestamp();
         if (now >= next_sample) {
-            take_sample(now, static_cast<double>(now - last_sample) / USECS_PER_SEC);
+            take_sample(now);
             if (guc_reap) reap_idle_sessions();
-            last_sample = now;
             // Fixed rate, not fixed delay; after a stall, start again from now.
             next_sample = TimestampTzPlusMilliseconds(next_sample, guc_sample_interval_ms);
             if (next_sample <= now)
@@ -203,7 +268,7 @@ extern "C" PGDLLEXPORT void pgpool_stats_worker_main(Datum) {
 
         now = GetCurrentTimestamp();
         long sleep_ms =
-            std::max<long>(1, std::min(TimestampDifferenceMilliseconds(now, next_reload),
+            std::max<long>(1, std::min(TimestampDifferenceMilliseconds(now, next_housekeeping),
                                        TimestampDifferenceMilliseconds(now, next_sample)));
         (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, sleep_ms,
                         PG_WAIT_EXTENSION);

@@ -32,11 +32,21 @@ struct Census {
     int32_t instances;  // distinct client addresses
 };
 
-// Counts observations[0..n) into per_entry[0..entries), which it zeroes
-// first. Sorts the observations in place (by entry, then client) to count
-// distinct clients without allocating.
-void take_census(SessionObservation* observations, int32_t n, Census* per_entry,
-                 int32_t entries) noexcept;
+// The census of one application entry.
+struct EntryCensus {
+    int32_t entry;
+    Census census;
+};
+
+// Counts observations[0..n) by entry into out[], one row per entry with a
+// session (at most n rows), in ascending entry order; returns the rows
+// written. Its cost follows the sessions, never the size of the ledger. Sorts
+// the observations in place (by entry, then client) to count distinct clients
+// without allocating.
+int32_t take_census(SessionObservation* observations, int32_t n, EntryCensus* out) noexcept;
+
+// The census of `entry` in rows[0..n) (as take_census wrote them), or zeros.
+Census census_of(const EntryCensus* rows, int32_t n, int32_t entry) noexcept;
 
 // A stable 64-bit key of a client address's bytes (FNV-1a).
 uint64_t client_key_of(const void* address_bytes, int32_t length) noexcept;

@@ -28,7 +28,8 @@ size_t History::bytes_needed(int32_t sample_rows, int32_t rollup_rows, int32_t e
     return align8(sizeof(History)) +
            align8(sizeof(HistorySample) * static_cast<size_t>(sample_rows)) +
            align8(sizeof(HistoryRollup) * static_cast<size_t>(rollup_rows)) +
-           align8(sizeof(Accumulator) * static_cast<size_t>(entries));
+           align8(sizeof(Accumulator) * static_cast<size_t>(entries)) +
+           align8(sizeof(int32_t) * static_cast<size_t>(entries));
 }
 
 HistorySample* History::samples() noexcept {
@@ -50,6 +51,11 @@ History::Accumulator* History::accumulators() noexcept {
                                           align8(sizeof(HistoryRollup) * rollup_rows_));
 }
 
+int32_t* History::listed() noexcept {
+    return reinterpret_cast<int32_t*>(reinterpret_cast<char*>(accumulators()) +
+                                      align8(sizeof(Accumulator) * entries_));
+}
+
 History* History::create(void* memory, int32_t sample_rows, int32_t rollup_rows, int32_t entries,
                          int64_t ticks_per_minute) noexcept {
     std::memset(memory, 0, bytes_needed(sample_rows, rollup_rows, entries));
@@ -64,9 +70,15 @@ History* History::create(void* memory, int32_t sample_rows, int32_t rollup_rows,
 
 void History::close_minute() noexcept {
     Accumulator* acc = accumulators();
-    for (int32_t e = 0; e < entries_; ++e) {
+    // By entry, as a full pass would have written them.
+    std::sort(listed(), listed() + n_listed_);
+    for (int32_t k = 0; k < n_listed_; ++k) {
+        const int32_t e = listed()[k];
         Accumulator& a = acc[e];
-        if (a.present == 0) continue;
+        if (a.present == 0) {  // erased by reset() meanwhile
+            a.listed = 0;
+            continue;
+        }
         HistoryRollup& r = rollups()[rollup_head_++ % rollup_rows_];
         r.minute = current_minute_ * ticks_per_minute_;
         r.entry = e;
@@ -81,6 +93,7 @@ void History::close_minute() noexcept {
         r.rejected = a.rejected;
         std::memset(&a, 0, sizeof a);
     }
+    n_listed_ = 0;
     minute_ticks_ = 0;
 }
 
@@ -99,7 +112,11 @@ void History::record(int64_t now, const HistorySample* rows, int32_t n) noexcept
         out.sample_time = now;
 
         Accumulator& a = acc[in.entry];
-        if (a.present > 0 && a.incarnation != in.incarnation) std::memset(&a, 0, sizeof a);
+        if (!a.listed) {
+            listed()[n_listed_++] = in.entry;
+            a.listed = 1;
+        }
+        if (a.present > 0 && a.incarnation != in.incarnation) clear(a);
         a.incarnation = in.incarnation;
         for (int g = 0; g < kGauges; ++g) {
             a.min[g] = a.present == 0 ? in.gauge[g] : std::min(a.min[g], in.gauge[g]);
@@ -130,8 +147,20 @@ void History::erase(int32_t entry) noexcept {
     for (int32_t k = 0; k < rollup_rows_; ++k)
         if (entry < 0 || rollups()[k].entry == entry) rollups()[k].entry = -1;
     Accumulator* acc = accumulators();
-    for (int32_t e = 0; e < entries_; ++e)
-        if (entry < 0 || e == entry) std::memset(&acc[e], 0, sizeof(Accumulator));
+    if (entry >= 0 && entry < entries_) {
+        clear(acc[entry]);
+        return;
+    }
+    if (entry < 0) {
+        std::memset(acc, 0, sizeof(Accumulator) * static_cast<size_t>(entries_));
+        n_listed_ = 0;
+    }
+}
+
+void History::clear(Accumulator& a) noexcept {
+    const int32_t listed = a.listed;  // it stays in the list: one place each
+    std::memset(&a, 0, sizeof a);
+    a.listed = listed;
 }
 
 int64_t History::oldest(int64_t now) const noexcept {

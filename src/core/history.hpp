@@ -84,6 +84,7 @@ public:
 private:
     struct Accumulator {  // one per entry, for the minute being summed
         uint32_t incarnation;
+        int32_t listed;   // in the list of entries with rows this minute
         int32_t present;  // ticks with a row
         int32_t min[kGauges];
         int32_t max[kGauges];
@@ -96,8 +97,12 @@ private:
     HistoryRollup* rollups() noexcept;
     const HistoryRollup* rollups() const noexcept;
     Accumulator* accumulators() noexcept;
+    // The entries with rows in the minute being summed, so that closing a
+    // minute visits them only, not every entry.
+    int32_t* listed() noexcept;
 
     void close_minute() noexcept;
+    static void clear(Accumulator& a) noexcept;  // zeroes the minute's sums
 
     int32_t sample_rows_;
     int32_t rollup_rows_;
@@ -107,6 +112,7 @@ private:
     int64_t rollup_head_;
     int64_t current_minute_;  // -1 before the first tick
     int32_t minute_ticks_;
+    int32_t n_listed_;
 };
 
 static_assert(std::is_standard_layout_v<History> && std::is_trivially_copyable_v<History>,

@@ -40,7 +40,28 @@ int64_t unused_of(const ApplicationEntry& e) noexcept {
         0, int64_t{e.budget.reserved_connections} - e.connections - e.admission_waiting);
 }
 
+bool same_budget(const Budget& a, const Budget& b) noexcept {
+    if (a.max_connections != b.max_connections ||
+        a.reserved_connections != b.reserved_connections || a.mode != b.mode ||
+        a.admission_timeout_ms != b.admission_timeout_ms ||
+        a.idle_in_transaction_timeout_ms != b.idle_in_transaction_timeout_ms ||
+        a.idle_session_timeout_ms != b.idle_session_timeout_ms ||
+        a.allowed_role_count != b.allowed_role_count)
+        return false;
+    for (int32_t k = 0; k < a.allowed_role_count; ++k)
+        if (std::strncmp(a.allowed_roles[k], b.allowed_roles[k], kNameBytes) != 0) return false;
+    return true;
+}
+
+constexpr double kMicrosPerSecond = 1e6;
+
 }  // namespace
+
+double connects_per_second(const ApplicationEntry& e, int64_t now) noexcept {
+    if (e.connects_per_second_at <= 0) return 0;
+    const double age = static_cast<double>(std::max<int64_t>(0, now - e.connects_counted_at));
+    return e.connects_per_second_at * std::exp(-age / kMicrosPerSecond / kRateWindowSeconds);
+}
 
 void copy_name(char (&dst)[kNameBytes], const char* src) noexcept {
     size_t n = std::strlen(src);
@@ -299,6 +320,10 @@ AdmissionResult Ledger::try_admit(int32_t i, const AdmissionRequest& req, int64_
         account_reservation(i, +1);
         ++counted_total_;
         ++e.admitted;
+        // Each login adds 1/window to the decaying count: a steady rate r
+        // holds it at r.
+        e.connects_per_second_at = connects_per_second(e, now) + 1.0 / kRateWindowSeconds;
+        e.connects_counted_at = now;
         e.peak_connections = std::max(e.peak_connections, e.connections);
         e.last_seen_at = now;
         result.outcome = Outcome::kAdmitted;
@@ -311,9 +336,7 @@ AdmissionResult Ledger::try_admit(int32_t i, const AdmissionRequest& req, int64_
     }
     result.wait_refused = req.may_wait;
     if (req.already_waiting) end_wait(i);
-    ++e.rejected;
-    e.last_rejected_at = now;
-    e.last_seen_at = now;
+    count_rejection(i, now);
     result.outcome = Outcome::kRejected;
     return result;
 }
@@ -332,8 +355,10 @@ AdmissionResult Ledger::recharge(int32_t from, EntryRef to, const AdmissionReque
         account_reservation(from, +1);
         --counted_total_;
         if (source.admitted > 0) --source.admitted;
-        // The sampler's login rate counts admissions since its last sample.
-        source.admitted_at_last_sample = std::min(source.admitted_at_last_sample, source.admitted);
+        // Nor in its login rate (its login was moments ago).
+        source.connects_per_second_at =
+            std::max(0.0, connects_per_second(source, now) - 1.0 / kRateWindowSeconds);
+        source.connects_counted_at = now;
     }
     return try_admit(to.entry, req, now);
 }
@@ -386,23 +411,62 @@ void Ledger::move_session(int32_t from, int32_t to) noexcept {
 bool Ledger::record_refusal(EntryRef r, bool real, int64_t now) noexcept {
     if (!holds(r)) return false;
     ApplicationEntry& e = entries()[r.entry];
-    if (real) {
-        ++e.rejected;
-        e.last_rejected_at = now;
-    } else {
+    if (real)
+        count_rejection(r.entry, now);
+    else
         ++e.would_reject;
-    }
     e.last_seen_at = now;
     return true;
+}
+
+void Ledger::count_rejection(int32_t i, int64_t now) noexcept {
+    ApplicationEntry& e = entries()[i];
+    if (e.rejected == e.rejected_at_last_sample) {
+        // Its first refusal since the sampler looked: log it once. A log
+        // overrun is seen by the sampler (head - read > size), which then
+        // visits every entry.
+        refusal_log_[refusal_log_head_ % kRefusalLogSize] = i;
+        ++refusal_log_head_;
+    }
+    ++e.rejected;
+    e.last_rejected_at = now;
+    e.last_seen_at = now;
 }
 
 void Ledger::set_budget(int32_t i, const Budget* budget) noexcept {
     if (i == kOtherEntry) return;  // "(other)" never has a budget
     account_reservation(i, -1);
     ApplicationEntry& e = entries()[i];
+    account_budget_sums(e, -1);
     e.has_budget = budget != nullptr;
     e.budget = budget ? *budget : Budget{};
+    account_budget_sums(e, +1);
     account_reservation(i, +1);
+}
+
+void Ledger::account_budget_sums(const ApplicationEntry& e, int sign) noexcept {
+    if (!e.has_budget) return;
+    budgeted_ += sign;
+    reserved_total_ += sign * int64_t{e.budget.reserved_connections};
+    if (e.budget.capped()) budget_total_ += sign * int64_t{e.budget.max_connections};
+}
+
+int32_t Ledger::differing_budgets(const NamedBudget* table, int32_t from, int32_t to,
+                                  NamedBudget* changes) const noexcept {
+    int32_t n = 0;
+    for (int32_t k = from; k < to; ++k) {
+        const int32_t i = find(table[k].application_name);
+        if (i >= 0 && i != kOtherEntry && entries()[i].has_budget &&
+            same_budget(entries()[i].budget, table[k].budget))
+            continue;
+        // "(other)" never holds a budget: apply_budget_change ignores it, so
+        // it is never reported as differing (it would be retried forever).
+        if (i == kOtherEntry ||
+            std::strncmp(table[k].application_name, kOtherName, kNameBytes) == 0)
+            continue;
+        changes[n++] = table[k];
+    }
+    return n;
 }
 
 bool Ledger::apply_budget_change(const char* name, const Budget* budget, int64_t now) noexcept {
@@ -436,12 +500,13 @@ int32_t Ledger::replace_budgets(const NamedBudget* budgets, int32_t n, int64_t n
     return unplaced;
 }
 
-int32_t Ledger::evict_idle(int64_t cutoff) noexcept {
+int32_t Ledger::evict_idle(int64_t cutoff, int32_t visits) noexcept {
     int32_t removed = 0;
-    ApplicationEntry* es = entries();
-    for (int32_t i = 1; i <= max_applications_; ++i) {
-        const ApplicationEntry& e = es[i];
-        if (idle_unbudgeted(i) && e.last_seen_at < cutoff) {
+    visits = std::min(visits, max_applications_);
+    for (int32_t v = 0; v < visits; ++v) {
+        if (evict_cursor_ < 1 || evict_cursor_ > max_applications_) evict_cursor_ = 1;
+        const int32_t i = evict_cursor_++;
+        if (idle_unbudgeted(i) && entries()[i].last_seen_at < cutoff) {
             remove(i);
             ++removed;
         }
@@ -449,18 +514,19 @@ int32_t Ledger::evict_idle(int64_t cutoff) noexcept {
     return removed;
 }
 
-int64_t Ledger::record_sample(int32_t i, const Census& census, double elapsed_seconds) noexcept {
-    // The rate's memory: a burst of logins fades from it over about a minute.
-    constexpr double kRateWindowSeconds = 60.0;
+int32_t Ledger::take_refused_entries(int32_t* out, int32_t max) noexcept {
+    const int64_t pending = refusal_log_head_ - refusal_log_read_;
+    refusal_log_read_ = refusal_log_head_;
+    if (pending > kRefusalLogSize || pending > max) return -1;
+    for (int64_t k = 0; k < pending; ++k)
+        out[k] = refusal_log_[(refusal_log_head_ - pending + k) % kRefusalLogSize];
+    return static_cast<int32_t>(pending);
+}
+
+int64_t Ledger::record_sample(int32_t i, int32_t active) noexcept {
     ApplicationEntry& e = entries()[i];
-    e.peak_active = std::max(e.peak_active, census.active);
-    if (elapsed_seconds > 0) {
-        double rate = static_cast<double>(e.admitted - e.admitted_at_last_sample) / elapsed_seconds;
-        double weight = 1.0 - std::exp(-elapsed_seconds / kRateWindowSeconds);
-        e.connects_per_second += weight * (rate - e.connects_per_second);
-    }
-    e.admitted_at_last_sample = e.admitted;
-    int64_t refused = e.rejected - e.rejected_at_last_sample;
+    if (active > e.peak_active) __atomic_store_n(&e.peak_active, active, __ATOMIC_RELAXED);
+    const int64_t refused = e.rejected - e.rejected_at_last_sample;
     e.rejected_at_last_sample = e.rejected;
     return refused;
 }
@@ -486,7 +552,8 @@ int32_t Ledger::restore_counters(const ApplicationEntry& saved, int64_t now) noe
     e.last_rejected_at = saved.last_rejected_at;
     e.last_seen_at = saved.last_seen_at;
     e.stats_reset_at = saved.stats_reset_at;
-    e.admitted_at_last_sample = e.admitted;
+    e.connects_per_second_at = 0;  // a restart is a pause of unknown length
+    e.connects_counted_at = now;
     e.rejected_at_last_sample = e.rejected;
     return i;
 }
@@ -500,8 +567,9 @@ void Ledger::reset_counters(int32_t i, int64_t now) noexcept {
         e.peak_active = 0;
         e.admitted = e.rejected = e.would_reject = e.reaped = 0;
         e.sessions_ended = e.session_micros_total = 0;
-        e.connects_per_second = 0;
-        e.admitted_at_last_sample = e.rejected_at_last_sample = 0;
+        e.connects_per_second_at = 0;
+        e.connects_counted_at = now;
+        e.rejected_at_last_sample = 0;
         e.last_rejected_at = 0;
         e.stats_reset_at = now;
     }
@@ -514,13 +582,8 @@ CapacityFigures Ledger::capacity_figures() const noexcept {
     f.admission_waiting = waiting_total_;
     f.applications_tracked = tracked_;
     f.applications_max = max_applications_;
-    const ApplicationEntry* es = entries();
-    for (int32_t i = 1; i <= max_applications_; ++i) {
-        const ApplicationEntry& e = es[i];
-        if (!e.in_use || !e.has_budget) continue;
-        f.reserved_total += e.budget.reserved_connections;
-        if (e.budget.capped()) f.budget_total += e.budget.max_connections;
-    }
+    f.reserved_total = reserved_total_;
+    f.budget_total = budget_total_;
     f.reserved_unused = reserved_unused_enforced_ + reserved_unused_monitored_;
     f.free_unreserved = std::max<int64_t>(
         0, int64_t{capacity_} - counted_total_ - waiting_total_ - f.reserved_unused);
@@ -540,8 +603,8 @@ int32_t Ledger::copy_entries(ApplicationEntry* out, int32_t* numbers, int32_t ma
 }
 
 bool Ledger::consistent() const noexcept {
-    int64_t total = 0, waiting = 0, enforced = 0, monitored = 0;
-    int32_t tracked = 0;
+    int64_t total = 0, waiting = 0, enforced = 0, monitored = 0, reserved = 0, caps = 0;
+    int32_t tracked = 0, budgeted = 0;
     const ApplicationEntry* es = entries();
     for (int32_t i = 0; i <= max_applications_; ++i) {
         const ApplicationEntry& e = es[i];
@@ -554,6 +617,9 @@ bool Ledger::consistent() const noexcept {
             if (find(e.name) != i) return false;
         }
         if (e.has_budget) {
+            ++budgeted;
+            reserved += e.budget.reserved_connections;
+            if (e.budget.capped()) caps += e.budget.max_connections;
             if (e.budget.mode == BudgetMode::kMonitor)
                 monitored += unused_of(e);
             else
@@ -562,7 +628,8 @@ bool Ledger::consistent() const noexcept {
     }
     return total == counted_total_ && waiting == waiting_total_ && tracked == tracked_ &&
            enforced == reserved_unused_enforced_ && monitored == reserved_unused_monitored_ &&
-           tracked + free_top_ == max_applications_;
+           tracked + free_top_ == max_applications_ && budgeted == budgeted_ &&
+           reserved == reserved_total_ && caps == budget_total_;
 }
 
 }  // namespace pgpool_stats::core

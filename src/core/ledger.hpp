@@ -27,6 +27,9 @@ namespace pgpool_stats::core {
 inline constexpr int32_t kOtherEntry = 0;
 inline constexpr const char* kOtherName = "(other)";
 
+// Copies a name into a fixed buffer, cut at kNameBytes - 1 bytes.
+void copy_name(char (&dst)[kNameBytes], const char* src) noexcept;
+
 struct ApplicationEntry {
     char name[kNameBytes];
     bool in_use;
@@ -37,7 +40,7 @@ struct ApplicationEntry {
     int32_t connections;        // counted sessions charged here now
     int32_t admission_waiting;  // logins waiting for a slot now
     int32_t peak_connections;   // since stats_reset_at
-    int32_t peak_active;        // since stats_reset_at, as the sampler saw it
+    int32_t peak_active;        // since stats_reset_at, as the sampler saw it (sampler-written)
 
     int64_t admitted;      // sessions admitted (including monitor and exempt)
     int64_t rejected;      // logins refused
@@ -46,9 +49,14 @@ struct ApplicationEntry {
     int64_t session_micros_total;  // summed life of ended sessions
     int64_t reaped;                // sessions the reaper terminated
 
-    // Logins per second over about the last minute (EWMA, updated by the sampler).
-    double connects_per_second;
-    int64_t admitted_at_last_sample;
+    // Logins per second over about the last minute: an exponentially decaying
+    // count of logins, bumped by each admission and read through
+    // connects_per_second(entry, now), which decays it to `now`. Kept by the
+    // login itself, so the sampler never visits an entry to age its rate.
+    double connects_per_second_at;  // its value at connects_counted_at
+    int64_t connects_counted_at;
+    // Sampler-written: rejected as of the sampler's last visit (history rows
+    // carry the refusals between two samples).
     int64_t rejected_at_last_sample;
 
     // Timestamps in the caller's unit (the shell uses TimestampTz); 0 = never.
@@ -60,6 +68,14 @@ struct ApplicationEntry {
 static_assert(std::is_standard_layout_v<ApplicationEntry> &&
                   std::is_trivially_copyable_v<ApplicationEntry>,
               "ApplicationEntry lives in shared memory");
+
+// The memory of the login rate: a burst of logins fades from it over about a
+// minute.
+inline constexpr double kRateWindowSeconds = 60.0;
+
+// Logins per second of entry e over about the last minute, as of `now`
+// (microseconds, as every timestamp of the ledger).
+double connects_per_second(const ApplicationEntry& e, int64_t now) noexcept;
 
 struct NamedBudget {
     char application_name[kNameBytes];
@@ -180,14 +196,46 @@ public:
     // Returns how many could not be placed because the table is full.
     int32_t replace_budgets(const NamedBudget* budgets, int32_t n, int64_t now) noexcept;
 
-    // Forgets entries with no budget, no session and no waiter, last seen
-    // before `cutoff`. Returns how many were removed.
-    int32_t evict_idle(int64_t cutoff) noexcept;
+    // Budgets as a reload found them in the table, compared with the ledger's
+    // (read-only: the caller holds the lock shared). Appends to changes[] the
+    // rows of table[from..to) whose budget the ledger lacks or holds
+    // differently, and returns how many. The reload applies them with
+    // apply_budget_change() under the exclusive lock: O(changed rows) there.
+    int32_t differing_budgets(const NamedBudget* table, int32_t from, int32_t to,
+                              NamedBudget* changes) const noexcept;
+    // Names of the budgets of entries [from, to) that `has_row` says the
+    // table no longer has, appended to dropped[]; returns how many.
+    template <typename HasRow>
+    int32_t vanished_budgets(int32_t from, int32_t to, HasRow has_row,
+                             char (*dropped)[kNameBytes]) const noexcept {
+        int32_t n = 0;
+        for (int32_t i = from < 1 ? 1 : from; i < to && i <= max_applications_; ++i) {
+            const ApplicationEntry& e = entries()[i];
+            if (e.in_use && e.has_budget && !has_row(e.name)) copy_name(dropped[n++], e.name);
+        }
+        return n;
+    }
 
-    // One sample of entry i: raises peak_active and moves the login rate,
-    // elapsed_seconds after the previous sample. Returns the refusals since
-    // the previous sample.
-    int64_t record_sample(int32_t i, const Census& census, double elapsed_seconds) noexcept;
+    // Forgets entries with no budget, no session and no waiter, last seen
+    // before `cutoff`, visiting at most `visits` entries from where the
+    // previous call stopped (amortized: the worker visits a slice a second).
+    // Returns how many were removed.
+    int32_t evict_idle(int64_t cutoff, int32_t visits) noexcept;
+    int32_t evict_idle(int64_t cutoff) noexcept { return evict_idle(cutoff, max_applications_); }
+
+    // The sampler. It holds the lock SHARED, so logins wait for it no longer
+    // than for a view's copy, and it writes only what no one else writes
+    // under a shared lock (peak_active with an atomic store, since copies may
+    // read it meanwhile; rejected_at_last_sample; the refusal log's read
+    // position). Exclusive holders never run at the same time.
+    //
+    // The entries with refusals since the previous sample (each once), into
+    // out[0..max); returns how many, or -1 when more than the log holds were
+    // refused (visit every entry in use then).
+    int32_t take_refused_entries(int32_t* out, int32_t max) noexcept;
+    // One sample of entry i with `active` sessions running: raises
+    // peak_active and returns the refusals since the previous sample.
+    int64_t record_sample(int32_t i, int32_t active) noexcept;
 
     // Gives a saved application (from a snapshot) an entry and its counters,
     // peaks and timestamps back. Returns the entry, or -1 when the table is full.
@@ -205,6 +253,10 @@ public:
     void reset_counters(int32_t i, int64_t now) noexcept;
 
     CapacityFigures capacity_figures() const noexcept;
+
+    // Entries with a budget, and the sums the capacity view shows, kept as
+    // budgets change so that no reader sums the table.
+    int32_t budgeted() const noexcept { return budgeted_; }
 
     // Copies the entries in use to out[0..max), "(other)" only when it has
     // ever been used, and their entry numbers to numbers[] when not null.
@@ -242,9 +294,14 @@ private:
     // idle entry without budget to make room.
     int32_t find_or_add_for_budget(const char* name, int64_t now, bool* table_full) noexcept;
 
+    // A refusal of entry i: counted, and logged for the sampler.
+    void count_rejection(int32_t i, int64_t now) noexcept;
+
     // A login of entry i starts waiting, or stops (admitted, refused or gone).
     void begin_wait(int32_t i) noexcept;
     void end_wait(int32_t i) noexcept;
+    // Adds (sign = +1) or removes (-1) e's budget from budgeted_ and the sums.
+    void account_budget_sums(const ApplicationEntry& e, int sign) noexcept;
     // Adds (sign = +1) or removes (-1) entry i's unused reservation from the totals.
     void account_reservation(int32_t i, int sign) noexcept;
     int64_t own_unused(int32_t i, BudgetMode mode) const noexcept;
@@ -262,12 +319,25 @@ private:
     int64_t reserved_unused_monitored_;
     int64_t budget_generation_;
     uint32_t last_incarnation_;
+    int32_t budgeted_;        // entries with a budget
+    int64_t reserved_total_;  // their reservations
+    int64_t budget_total_;    // their caps
+    int32_t evict_cursor_;    // where the next evict_idle() slice starts
+
+public:
+    // Refusal log size: the distinct applications refused between two
+    // samples that the sampler finds without visiting every entry.
+    static constexpr int32_t kRefusalLogSize = 4096;
+
+private:
+    // Entries with refusals the sampler has not seen yet, appended at an
+    // entry's first such refusal (rejected == rejected_at_last_sample).
+    int64_t refusal_log_head_;  // appends ever; position = head % size
+    int64_t refusal_log_read_;  // the sampler's read position (sampler-written)
+    int32_t refusal_log_[kRefusalLogSize];
 };
 
 static_assert(std::is_standard_layout_v<Ledger> && std::is_trivially_copyable_v<Ledger>,
               "Ledger lives in shared memory");
-
-// Copies a name into a fixed buffer, cut at kNameBytes - 1 bytes.
-void copy_name(char (&dst)[kNameBytes], const char* src) noexcept;
 
 }  // namespace pgpool_stats::core

@@ -20,7 +20,7 @@ struct Series {
     double connects_per_second;
 };
 
-void add_to(Series& s, const ApplicationEntry& e, const Census& c) {
+void add_to(Series& s, const ApplicationEntry& e, const Census& c, int64_t now) {
     s.connections += e.connections;
     s.peak_connections += e.peak_connections;
     s.admission_waiting += e.admission_waiting;
@@ -28,7 +28,7 @@ void add_to(Series& s, const ApplicationEntry& e, const Census& c) {
     s.rejected += e.rejected;
     s.would_reject += e.would_reject;
     s.reaped += e.reaped;
-    s.connects_per_second += e.connects_per_second;
+    s.connects_per_second += connects_per_second(e, now);
     s.census.active += c.active;
     s.census.idle += c.idle;
     s.census.idle_in_transaction += c.idle_in_transaction;
@@ -120,16 +120,16 @@ size_t render_metrics(const MetricsInput& in, char* out, size_t capacity) {
             escape_label_value(e.name, escaped, sizeof escaped);
             s.label = escaped;
             s.entry = &e;
-            add_to(s, e, c);
+            add_to(s, e, c, in.now);
             series.push_back(s);
         } else {
-            add_to(other, e, c);
+            add_to(other, e, c, in.now);
             other_used = true;
         }
     }
     for (int32_t k = 0; k < in.n; ++k)
         if (std::strcmp(in.entries[k].name, kOtherName) == 0) {
-            add_to(other, in.entries[k], in.census[k]);
+            add_to(other, in.entries[k], in.census[k], in.now);
             other_used = true;
         }
     if (other_used) series.push_back(other);

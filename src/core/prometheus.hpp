@@ -24,6 +24,7 @@ struct MetricsInput {
     CapacityFigures capacity;
     int32_t max_connections;
     int32_t superuser_reserved_connections;
+    int64_t now;  // for the login rates (see connects_per_second())
 };
 
 // Writes the exposition into out[0..capacity) (cut if too small, always

@@ -105,4 +105,10 @@ int32_t WaitQueue::first_in_lines(int32_t* tokens, int32_t max) const noexcept {
     return n;
 }
 
+int32_t WaitQueue::waiting_entries(int32_t* entries, int32_t max) const noexcept {
+    int32_t n = 0;
+    for (int32_t e = first_line_; e >= 0 && n < max; e = lines()[e].next_line) entries[n++] = e;
+    return n;
+}
+
 }  // namespace pgpool_stats::core

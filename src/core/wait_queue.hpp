@@ -37,6 +37,9 @@ public:
     // The tokens of the first waiter of every line (at most max), to wake
     // them when a slot may have become free. Returns how many were written.
     int32_t first_in_lines(int32_t* tokens, int32_t max) const noexcept;
+    // The entries whose line is not empty (at most max), for the sampler: it
+    // visits them without scanning every entry. Returns how many were written.
+    int32_t waiting_entries(int32_t* entries, int32_t max) const noexcept;
 
 private:
     struct Line {

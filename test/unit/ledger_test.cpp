@@ -325,23 +325,30 @@ TEST(Ledger, BudgetsDisplaceIdleEntriesButNeverBusyOnes) {
     EXPECT_TRUE(l->consistent());
 }
 
-TEST(Ledger, SamplesRaisePeakActiveAndTrackTheLoginRate) {
+TEST(Ledger, SamplesRaisePeakActiveAndLoginsKeepTheirRate) {
+    constexpr int64_t kSecond = 1000000;
     TestLedger l(4, 100);
     int32_t api = add(l, "api");
     for (int k = 0; k < 60; ++k) {
-        ASSERT_EQ(l->try_admit(api, plain(), 1).outcome, Outcome::kAdmitted);
+        ASSERT_EQ(l->try_admit(api, plain(), kSecond).outcome, Outcome::kAdmitted);
         l->release(api, 1);
     }
-    Census c{};
-    c.active = 3;
-    l->record_sample(api, c, 1.0);  // 60 logins in the last second
+    l->record_sample(api, 3);
     EXPECT_EQ(l->entry(api).peak_active, 3);
-    double after_burst = l->entry(api).connects_per_second;
-    EXPECT_NEAR(after_burst, 60.0 * (1.0 - std::exp(-1.0 / 60.0)), 1e-9);
-    c.active = 1;
-    for (int k = 0; k < 300; ++k) l->record_sample(api, c, 1.0);  // five quiet minutes
+    // 60 logins in the last minute: one a second, with nobody sampling it.
+    const double after_burst = connects_per_second(l->entry(api), kSecond);
+    EXPECT_NEAR(after_burst, 1.0, 1e-9);
+    EXPECT_NEAR(connects_per_second(l->entry(api), 61 * kSecond), std::exp(-1.0), 1e-9);
+    l->record_sample(api, 1);
     EXPECT_EQ(l->entry(api).peak_active, 3);
-    EXPECT_LT(l->entry(api).connects_per_second, after_burst * 0.01);
+    EXPECT_LT(connects_per_second(l->entry(api), 301 * kSecond), after_burst * 0.01);
+    // A steady rate holds the figure at that rate: 2 logins a second for ten minutes.
+    int32_t steady = add(l, "steady");
+    for (int64_t t = 0; t < 1200; ++t) {
+        ASSERT_EQ(l->try_admit(steady, plain(), t * kSecond / 2).outcome, Outcome::kAdmitted);
+        l->release(steady, 1);
+    }
+    EXPECT_NEAR(connects_per_second(l->entry(steady), 600 * kSecond), 2.0, 0.05);
     l->reset_counters(api, 9);
     EXPECT_EQ(l->entry(api).peak_active, 0);
     EXPECT_EQ(l->entry(api).admitted, 0);
@@ -353,12 +360,86 @@ TEST(Ledger, SamplesReportRefusalsSinceThePreviousSample) {
     int32_t api = add(l, "api");
     Budget b = make_budget(0, 0);
     l->set_budget(api, &b);
-    Census c{};
     for (int k = 0; k < 3; ++k) l->try_admit(api, plain(), 1);
-    EXPECT_EQ(l->record_sample(api, c, 1.0), 3);
-    EXPECT_EQ(l->record_sample(api, c, 1.0), 0);
+    EXPECT_EQ(l->record_sample(api, 0), 3);
+    EXPECT_EQ(l->record_sample(api, 0), 0);
     l->try_admit(api, plain(), 1);
-    EXPECT_EQ(l->record_sample(api, c, 1.0), 1);
+    EXPECT_EQ(l->record_sample(api, 0), 1);
+}
+
+TEST(Ledger, TheSamplerFindsRefusedEntriesOnceWithoutAScan) {
+    TestLedger l(8, 100);
+    Budget none = make_budget(0, 0);
+    int32_t a = add(l, "a"), b = add(l, "b"), quiet = add(l, "quiet");
+    l->set_budget(a, &none);
+    l->set_budget(b, &none);
+    std::vector<int32_t> out(Ledger::kRefusalLogSize);
+    EXPECT_EQ(l->take_refused_entries(out.data(), Ledger::kRefusalLogSize), 0);
+    for (int k = 0; k < 5; ++k) l->try_admit(a, plain(), 1);
+    l->try_admit(b, plain(), 1);
+    EXPECT_EQ(l->try_admit(quiet, plain(), 1).outcome, Outcome::kAdmitted);
+    ASSERT_EQ(l->take_refused_entries(out.data(), Ledger::kRefusalLogSize), 2);
+    EXPECT_EQ(out[0], a);  // once, though refused five times
+    EXPECT_EQ(out[1], b);
+    EXPECT_EQ(l->record_sample(a, 0), 5);
+    EXPECT_EQ(l->record_sample(b, 0), 1);
+    // Refused again after the sampler's visit: logged again.
+    l->try_admit(a, plain(), 2);
+    ASSERT_EQ(l->take_refused_entries(out.data(), Ledger::kRefusalLogSize), 1);
+    EXPECT_EQ(out[0], a);
+    EXPECT_EQ(l->record_sample(a, 0), 1);
+    // More refused entries than the caller can take: visit everything (-1).
+    l->try_admit(a, plain(), 3);
+    l->try_admit(b, plain(), 3);
+    EXPECT_EQ(l->take_refused_entries(out.data(), 1), -1);
+    EXPECT_EQ(l->take_refused_entries(out.data(), 1), 0);  // read past them
+}
+
+TEST(Ledger, ReloadComparesAndChangesOnlyTheRowsThatDiffer) {
+    TestLedger l(8, 100);
+    NamedBudget table[3];
+    for (int k = 0; k < 3; ++k) {
+        copy_name(table[k].application_name, ("app" + std::to_string(k)).c_str());
+        table[k].budget = make_budget(5 + k, 0);
+        ASSERT_TRUE(l->apply_budget_change(table[k].application_name, &table[k].budget, 1));
+    }
+    NamedBudget changes[4];
+    EXPECT_EQ(l->differing_budgets(table, 0, 3, changes), 0);
+    table[1].budget.max_connections = 9;
+    copy_name(table[2].application_name, "app3");  // app2 renamed to app3
+    ASSERT_EQ(l->differing_budgets(table, 0, 3, changes), 2);
+    EXPECT_STREQ(changes[0].application_name, "app1");
+    EXPECT_STREQ(changes[1].application_name, "app3");
+    auto in_table = [&](const char* name) {
+        for (const NamedBudget& row : table)
+            if (std::strcmp(row.application_name, name) == 0) return true;
+        return false;
+    };
+    char dropped[8][kNameBytes];
+    ASSERT_EQ(l->vanished_budgets(0, 9, in_table, dropped), 1);
+    EXPECT_STREQ(dropped[0], "app2");
+    // Applying them makes the ledger equal to the table.
+    for (int k = 0; k < 2; ++k)
+        ASSERT_TRUE(l->apply_budget_change(changes[k].application_name, &changes[k].budget, 2));
+    ASSERT_TRUE(l->apply_budget_change("app2", nullptr, 2));
+    EXPECT_EQ(l->differing_budgets(table, 0, 3, changes), 0);
+    EXPECT_EQ(l->vanished_budgets(0, 9, in_table, dropped), 0);
+    EXPECT_EQ(l->capacity_figures().budget_total, 5 + 9 + 7);
+    EXPECT_TRUE(l->consistent());
+    // Allowed roles are part of the comparison.
+    table[0].budget.allowed_role_count = 1;
+    copy_name(table[0].budget.allowed_roles[0], "alice");
+    EXPECT_EQ(l->differing_budgets(table, 0, 1, changes), 1);
+}
+
+TEST(Ledger, EvictionVisitsASliceAtATime) {
+    TestLedger l(8, 100);
+    for (int k = 0; k < 8; ++k) add(l, ("idle" + std::to_string(k)).c_str());
+    EXPECT_EQ(l->evict_idle(100, 3), 3);
+    EXPECT_EQ(l->evict_idle(100, 3), 3);
+    EXPECT_EQ(l->evict_idle(100, 3), 2);  // wraps round to the start
+    EXPECT_EQ(l->free_entries(), 8);
+    EXPECT_TRUE(l->consistent());
 }
 
 TEST(Ledger, EveryNewApplicationGetsANewIncarnation) {

@@ -54,6 +54,22 @@ TEST(WaitQueue, ALineIsServedInArrivalOrder) {
     EXPECT_EQ(heads(q), std::vector<int32_t>{101});
 }
 
+TEST(WaitQueue, TheSamplerFindsTheEntriesWithALine) {
+    TestQueue q(8, 6);
+    std::vector<int32_t> lines(6);
+    EXPECT_EQ(q->waiting_entries(lines.data(), 6), 0);
+    q->enqueue(0, 4, 0);
+    q->enqueue(1, 2, 1);
+    q->enqueue(2, 4, 2);
+    lines.resize(static_cast<size_t>(q->waiting_entries(lines.data(), 6)));
+    std::sort(lines.begin(), lines.end());
+    EXPECT_EQ(lines, (std::vector<int32_t>{2, 4}));
+    q->remove(1);
+    lines.resize(6);
+    ASSERT_EQ(q->waiting_entries(lines.data(), 6), 1);
+    EXPECT_EQ(lines[0], 4);
+}
+
 TEST(WaitQueue, LeavingFromTheMiddleOrTheEndNeverBlocksTheOthers) {
     TestQueue q(8, 4);
     for (int32_t w = 0; w < 5; ++w) q->enqueue(w, 1, w);
