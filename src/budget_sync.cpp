@@ -290,6 +290,7 @@ void apply_staged_at_commit() {
                                               c.has_budget ? &c.named.budget : nullptr, now))
             ++unplaced;
     }
+    if (unplaced > 0) shared->budgets_unplaced = true;
     rehome_overflow_sessions();
     ledger_unlock();
     ConditionVariableBroadcast(&shared->ledger_changed);
@@ -410,43 +411,48 @@ core::NamedBudget* read_budget_table(int* n, const char** problem, Oid* table) {
 
 namespace {
 
+// Rows are sorted and searched through pointers: a NamedBudget is over 1 KB.
 int compare_budget_names(const void* a, const void* b) {
-    return strncmp(static_cast<const core::NamedBudget*>(a)->application_name,
-                   static_cast<const core::NamedBudget*>(b)->application_name, core::kNameBytes);
+    return strncmp((*static_cast<const core::NamedBudget* const*>(a))->application_name,
+                   (*static_cast<const core::NamedBudget* const*>(b))->application_name,
+                   core::kNameBytes);
 }
 
 // Entries compared per hold of the shared lock: a login waits at most for
 // one slice (tens of microseconds), never for the whole table.
 constexpr int32 kCompareSlice = 1024;
 
-// What makes the ledger's budgets equal to table[0..n) (sorted here by
-// name): the rows to set (*sets) and the names whose budget goes (*drops).
-// Read under the shared lock, a slice at a time.
+// What makes the ledger's budgets equal to table[0..n): the rows to set
+// (sets) and the names whose budget goes (drops). Read under the shared
+// lock, a slice at a time.
 struct BudgetChanges {
-    core::NamedBudget* sets;
+    const core::NamedBudget** sets;
     int n_sets;
     char (*drops)[core::kNameBytes];
     int n_drops;
 };
-BudgetChanges budget_changes(core::NamedBudget* table, int n) {
-    if (n > 0) qsort(table, n, sizeof *table, compare_budget_names);
+BudgetChanges budget_changes(const core::NamedBudget* table, int n) {
+    const core::NamedBudget** rows =
+        static_cast<const core::NamedBudget**>(palloc(sizeof(*rows) * Max(n, 1)));
+    for (int k = 0; k < n; ++k) rows[k] = &table[k];
+    if (n > 0) qsort(rows, n, sizeof *rows, compare_budget_names);
     BudgetChanges c{};
-    c.sets = static_cast<core::NamedBudget*>(
-        palloc_extended(sizeof(core::NamedBudget) * Max(n, 1), MCXT_ALLOC_HUGE));
+    c.sets = static_cast<const core::NamedBudget**>(palloc(sizeof(*c.sets) * Max(n, 1)));
     for (int from = 0; from < n; from += kCompareSlice) {
         ledger_lock_shared();
         c.n_sets +=
-            ledger->differing_budgets(table, from, Min(n, from + kCompareSlice), c.sets + c.n_sets);
+            ledger->differing_budgets(rows, from, Min(n, from + kCompareSlice), c.sets + c.n_sets);
         ledger_unlock();
     }
     // A budget of the ledger the table lacks: at most one per entry.
     const int32 entries = ledger->max_applications() + 1;
     c.drops = static_cast<char(*)[core::kNameBytes]>(palloc(core::kNameBytes * entries));
-    auto in_table = [table, n](const char* name) {
+    auto in_table = [rows, n](const char* name) {
         if (n == 0) return false;
         core::NamedBudget key;
         core::copy_name(key.application_name, name);
-        return bsearch(&key, table, n, sizeof *table, compare_budget_names) != nullptr;
+        const core::NamedBudget* key_row = &key;
+        return bsearch(&key_row, rows, n, sizeof *rows, compare_budget_names) != nullptr;
     };
     for (int32 from = 0; from < entries; from += kCompareSlice) {
         ledger_lock_shared();
@@ -507,14 +513,15 @@ bool reload_budgets_from_table(Oid* table) {
     if (ledger->budget_generation() == generation) {
         const TimestampTz now = GetCurrentTimestamp();
         for (int k = 0; k < changes.n_sets; ++k)
-            if (!ledger->apply_budget_change(changes.sets[k].application_name,
-                                             &changes.sets[k].budget, now))
+            if (!ledger->apply_budget_change(changes.sets[k]->application_name,
+                                             &changes.sets[k]->budget, now))
                 ++unplaced;
         for (int k = 0; k < changes.n_drops; ++k)
             ledger->apply_budget_change(changes.drops[k], nullptr, now);
         if (!nothing_changed) {
             rehome_overflow_sessions();
             shared->budgets_loaded = true;
+            shared->budgets_unplaced = unplaced > 0;
         }
         applied = true;
         figures = ledger->capacity_figures();

@@ -130,6 +130,7 @@ void startup_shmem() {
         ConditionVariableInit(&shared->ledger_changed);
         shared->budgets_loaded = false;
         shared->overflow_logged = false;
+        shared->budgets_unplaced = false;
         shared->worker_latch = nullptr;
         ledger = core::Ledger::create(ledger_memory, guc_max_applications, ordinary_capacity(),
                                       GetCurrentTimestamp());

@@ -42,6 +42,7 @@ struct SharedState {
     ConditionVariable ledger_changed;  // a slot freed, budgets changed or loaded
     bool budgets_loaded;               // the worker has read the budget table once
     bool overflow_logged;              // "(other)" has been announced in the log
+    bool budgets_unplaced;             // committed budgets found no entry: the worker must reload
     Latch* worker_latch;               // to ask the worker for an early reload
 };
 

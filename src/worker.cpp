@@ -55,6 +55,24 @@ constexpr int32 kEvictionSlice = 1024;
 // (InvalidOid) do too.
 Oid budget_table = InvalidOid;
 bool budget_table_news = true;
+// The ledger's budget generation when the worker last looked: a commit that
+// applied its changes itself (the commit path) moved it.
+int64 generation_seen = -1;
+
+// Whether the news is only of changes the commit path has applied already:
+// on a primary every set_budget() and trigger-seen write is, so the worker
+// does not read the whole table after each of them. A hot standby has no
+// commit path (its generation never moves), nor does DDL; a commit that could
+// not place its budgets (table full) asks for the reload.
+bool news_already_applied() {
+    ledger_lock_shared();
+    const int64 generation = ledger->budget_generation();
+    const bool unplaced = shared->budgets_unplaced;
+    ledger_unlock();
+    const bool applied = generation_seen >= 0 && generation != generation_seen && !unplaced;
+    generation_seen = generation;
+    return applied;
+}
 
 void note_relcache_invalidation(Datum, Oid relid) {
     if (relid == InvalidOid || budget_table == InvalidOid || relid == budget_table)
@@ -87,6 +105,7 @@ void reload_budgets_if_changed(TimestampTz now, TimestampTz* next_safety_reload)
     MemoryContext caller = CurrentMemoryContext;
     SetCurrentStatementStartTimestamp();
     StartTransactionCommand();
+    if (budget_table_news && news_already_applied()) budget_table_news = false;
     if (budget_table_news || now >= *next_safety_reload) {
         // Cleared before the read: news arriving during it asks for another.
         budget_table_news = false;
@@ -96,6 +115,7 @@ void reload_budgets_if_changed(TimestampTz now, TimestampTz* next_safety_reload)
         // budget generation (see budget_sync.cpp).
         for (int attempt = 0; attempt < 3 && !reload_budgets_from_table(&budget_table); ++attempt) {
         }
+        (void)news_already_applied();  // the reload's own changes are seen
         pgstat_report_activity(STATE_IDLE, nullptr);
     }
     CommitTransactionCommand();

@@ -451,20 +451,20 @@ void Ledger::account_budget_sums(const ApplicationEntry& e, int sign) noexcept {
     if (e.budget.capped()) budget_total_ += sign * int64_t{e.budget.max_connections};
 }
 
-int32_t Ledger::differing_budgets(const NamedBudget* table, int32_t from, int32_t to,
-                                  NamedBudget* changes) const noexcept {
+int32_t Ledger::differing_budgets(const NamedBudget* const* rows, int32_t from, int32_t to,
+                                  const NamedBudget** changes) const noexcept {
     int32_t n = 0;
     for (int32_t k = from; k < to; ++k) {
-        const int32_t i = find(table[k].application_name);
+        const NamedBudget& row = *rows[k];
+        const int32_t i = find(row.application_name);
         if (i >= 0 && i != kOtherEntry && entries()[i].has_budget &&
-            same_budget(entries()[i].budget, table[k].budget))
+            same_budget(entries()[i].budget, row.budget))
             continue;
         // "(other)" never holds a budget: apply_budget_change ignores it, so
         // it is never reported as differing (it would be retried forever).
-        if (i == kOtherEntry ||
-            std::strncmp(table[k].application_name, kOtherName, kNameBytes) == 0)
+        if (i == kOtherEntry || std::strncmp(row.application_name, kOtherName, kNameBytes) == 0)
             continue;
-        changes[n++] = table[k];
+        changes[n++] = &row;
     }
     return n;
 }

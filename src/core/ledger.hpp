@@ -198,11 +198,11 @@ public:
 
     // Budgets as a reload found them in the table, compared with the ledger's
     // (read-only: the caller holds the lock shared). Appends to changes[] the
-    // rows of table[from..to) whose budget the ledger lacks or holds
+    // rows of rows[from..to) whose budget the ledger lacks or holds
     // differently, and returns how many. The reload applies them with
     // apply_budget_change() under the exclusive lock: O(changed rows) there.
-    int32_t differing_budgets(const NamedBudget* table, int32_t from, int32_t to,
-                              NamedBudget* changes) const noexcept;
+    int32_t differing_budgets(const NamedBudget* const* rows, int32_t from, int32_t to,
+                              const NamedBudget** changes) const noexcept;
     // Names of the budgets of entries [from, to) that `has_row` says the
     // table no longer has, appended to dropped[]; returns how many.
     template <typename HasRow>

@@ -403,13 +403,14 @@ TEST(Ledger, ReloadComparesAndChangesOnlyTheRowsThatDiffer) {
         table[k].budget = make_budget(5 + k, 0);
         ASSERT_TRUE(l->apply_budget_change(table[k].application_name, &table[k].budget, 1));
     }
-    NamedBudget changes[4];
-    EXPECT_EQ(l->differing_budgets(table, 0, 3, changes), 0);
+    const NamedBudget* rows[3] = {&table[0], &table[1], &table[2]};
+    const NamedBudget* changes[3];
+    EXPECT_EQ(l->differing_budgets(rows, 0, 3, changes), 0);
     table[1].budget.max_connections = 9;
     copy_name(table[2].application_name, "app3");  // app2 renamed to app3
-    ASSERT_EQ(l->differing_budgets(table, 0, 3, changes), 2);
-    EXPECT_STREQ(changes[0].application_name, "app1");
-    EXPECT_STREQ(changes[1].application_name, "app3");
+    ASSERT_EQ(l->differing_budgets(rows, 0, 3, changes), 2);
+    EXPECT_STREQ(changes[0]->application_name, "app1");
+    EXPECT_STREQ(changes[1]->application_name, "app3");
     auto in_table = [&](const char* name) {
         for (const NamedBudget& row : table)
             if (std::strcmp(row.application_name, name) == 0) return true;
@@ -420,16 +421,16 @@ TEST(Ledger, ReloadComparesAndChangesOnlyTheRowsThatDiffer) {
     EXPECT_STREQ(dropped[0], "app2");
     // Applying them makes the ledger equal to the table.
     for (int k = 0; k < 2; ++k)
-        ASSERT_TRUE(l->apply_budget_change(changes[k].application_name, &changes[k].budget, 2));
+        ASSERT_TRUE(l->apply_budget_change(changes[k]->application_name, &changes[k]->budget, 2));
     ASSERT_TRUE(l->apply_budget_change("app2", nullptr, 2));
-    EXPECT_EQ(l->differing_budgets(table, 0, 3, changes), 0);
+    EXPECT_EQ(l->differing_budgets(rows, 0, 3, changes), 0);
     EXPECT_EQ(l->vanished_budgets(0, 9, in_table, dropped), 0);
     EXPECT_EQ(l->capacity_figures().budget_total, 5 + 9 + 7);
     EXPECT_TRUE(l->consistent());
     // Allowed roles are part of the comparison.
     table[0].budget.allowed_role_count = 1;
     copy_name(table[0].budget.allowed_roles[0], "alice");
-    EXPECT_EQ(l->differing_budgets(table, 0, 1, changes), 1);
+    EXPECT_EQ(l->differing_budgets(rows, 0, 1, changes), 1);
 }
 
 TEST(Ledger, EvictionVisitsASliceAtATime) {

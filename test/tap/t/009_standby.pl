@@ -31,6 +31,23 @@ wait_until($standby, q{SELECT max_connections = 7 FROM pgpool_stats.applications
 $s = storm($standby, app => 'api', user => 'app', count => 20);
 is($s->{admitted}, 7, 'and is enforced there');
 
+# The standby has no commit path: it learns of changes from the relcache
+# invalidations its replay brings. A row added and one deleted in one
+# transaction of the primary arrive together.
+$primary->safe_psql('postgres', q{
+    BEGIN;
+    INSERT INTO pgpool_stats.budget (application_name, max_connections) VALUES ('batch', 2);
+    DELETE FROM pgpool_stats.budget WHERE application_name = 'gone';
+    COMMIT;
+});
+$primary->wait_for_catchup($standby);
+wait_until($standby, q{SELECT max_connections = 2 FROM pgpool_stats.applications WHERE application_name = 'batch'},
+    'a budget inserted on the primary reaches the standby');
+$primary->safe_psql('postgres', q{SELECT pgpool_stats.drop_budget('batch')});
+$primary->wait_for_catchup($standby);
+wait_until($standby, q{SELECT max_connections IS NULL FROM pgpool_stats.applications WHERE application_name = 'batch'},
+    'a budget dropped on the primary is dropped on the standby');
+
 # Changing budgets on the standby: a clear error pointing to the primary.
 my ($ret, $out, $err) = $standby->psql('postgres', q{SELECT pgpool_stats.set_budget('api', 1)});
 like($err, qr/cannot change budgets on a hot standby/, 'set_budget on a standby is refused');
