@@ -17,10 +17,10 @@ DATA        = sql/pgpool_stats--1.0.sql sql/pgpool_stats--1.0--1.1.sql sql/pgpoo
 PGFILEDESC  = "pgpool_stats - connection budgets per application"
 
 CORE_OBJS   = src/core/admission.o src/core/ledger.o src/core/census.o src/core/history.o \
-              src/core/prometheus.o src/core/snapshot.o src/core/reaper.o src/core/recommender.o \
+              src/core/prometheus.o src/core/dump.o src/core/reaper.o src/core/recommender.o \
               src/core/pool_config.o src/core/report.o src/core/wait_queue.o
 SHELL_OBJS  = src/pgpool_stats.o src/ledger_shmem.o src/admission_hook.o src/budget_sync.o \
-              src/backend_states.o src/snapshot_file.o src/worker.o src/views.o src/sql_boundary.o \
+              src/backend_states.o src/dump_file.o src/worker.o src/views.o src/sql_boundary.o \
               src/reaper.o src/recommendations.o src/report.o
 OBJS        = $(SHELL_OBJS) $(CORE_OBJS)
 

@@ -2,31 +2,56 @@
 //
 // Locking protocol
 // ----------------
-// One LWLock, the ledger lock (tranche "pgpool_stats"), protects everything in
-// SharedState, the whole core::Ledger and the session slots:
-//   * admission (a login is charged), release (a session ends), budget changes
-//     (commit of a change, the worker's reload) and eviction take it
-//     EXCLUSIVE; each holds it for a handful of instructions: a hash lookup
-//     and a few counter updates, never I/O, never a catalog access, never a wait;
-//   * the views and the sampler take it SHARED only long enough to memcpy the
-//     entries or session slots they need, and do their work after releasing it.
-// A second LWLock, the history lock, protects only the history and the reaped
-// log: the sampler and the reaper append under it EXCLUSIVE, the views copy
-// under it SHARED. It is never held together with the ledger lock, so reading
-// history never delays a login.
-// PostgreSQL's backend status entries, read for session states, are not ours:
+// One LWLock, the ledger lock (tranche "pgpool_stats ledger"), protects
+// everything in SharedState, the whole core::Ledger, the wait queue and the
+// session slots. Nothing is ever waited on, and no I/O, catalog access or ereport
+// happens while it is held. Every holder and what it costs (n: entries
+// in the table, B: MaxBackends, k: what the step is about):
+//
+//   EXCLUSIVE (every login waits for these):
+//   * admission, one step (admission_hook.cpp): hash lookup, counters, one
+//     exp() for the login rate, a look at its line: O(1). A refused role
+//     (record_refusal) and a waiting login leaving its line: O(1).
+//   * release at session exit, late naming and its undo: O(1), plus the
+//     first waiter of every line to wake: O(lines with waiters).
+//   * a budget commit (budget_sync.cpp, XACT_EVENT_COMMIT): O(changed rows),
+//     plus O(B) to move sessions out of "(other)" when it holds any. TRUNCATE
+//     of the table clears every budget: O(n).
+//   * the worker's reload: O(rows that differ) from the table, only when
+//     some do; the comparison runs under the SHARED lock, 1,024 entries a
+//     hold.
+//   * the worker's eviction of idle applications: 1,024 entries a second.
+//   * the reaper marking a session it terminates: O(1).
+//   * reset(): O(1) for one application, O(n) for all (an explicit request).
+//   * a new budget when the table is full looks for the least recently seen
+//     idle entry to displace: O(n), only then.
+//   * the worker registering its latch, and its exit: O(1).
+//
+//   SHARED (these delay a login only while they hold it):
+//   * the sampler, every sample_interval (worker.cpp): O(applications with
+//     sessions, waiting logins or refusals since the previous sample + B).
+//     It writes only what no one else writes under a shared lock: peak_active
+//     (atomic stores, since copies read it meanwhile), rejected_at_last_sample
+//     and the refusal log's read position. Only a log overrun (more than
+//     core::Ledger::kRefusalLogSize applications refused in one interval)
+//     makes it visit all n entries, once.
+//   * the views: a memcpy of the entries in use, O(n), or of the session
+//     slots, O(B); their work is done after releasing it.
+//   * the reload's comparison: 1,024 entries a hold; a commit's room check.
+//
+// A second LWLock, the history lock (tranche "pgpool_stats history"), protects
+// only the history and the reaped log: the sampler and the reaper append under it EXCLUSIVE, the
+// views copy under it SHARED. It is never held together with the ledger lock, so reading history
+// never delays a login. PostgreSQL's backend status entries, read for session states, are not ours:
 // they are read with PostgreSQL's own changecount protocol, without our lock
 // (backend_states.cpp).
-// Nothing is ever waited on while holding the lock: a login that must wait for
-// a slot stands in its application's line (core::WaitQueue, under the ledger
-// lock), releases the lock and sleeps on its own latch, at most 100 ms at a
-// time; a release, a late naming and a waiter leaving its line set the latch
-// of the first waiter of every line (not every waiter), and only the first in
-// line may take a slot. The ledger_changed condition variable is for logins
-// waiting for the worker's first budget load. The lock is never
-// taken while another LWLock is held, and ProcArrayLock is never taken at all.
-// No ereport happens while it is held.
-// An entry number found under the lock is only trusted after the lock was
+// A login that must wait for a slot stands in its application's line
+// (core::WaitQueue, under the ledger lock), releases the lock and sleeps on
+// its own latch, at most 100 ms at a time; a release, a late naming and a waiter leaving its line
+// set the latch of the first waiter of every line (not every waiter), and only the first in line
+// may take a slot. The ledger_changed condition variable is for logins waiting for the worker's
+// first budget load. The lock is never taken while another LWLock is held, and ProcArrayLock is
+// never taken at all. An entry number found under the lock is only trusted after the lock was
 // released when its entry cannot have changed hands: a charged session's or a
 // waiting login's entry is never idle, so never evicted or displaced (release,
 // the reaper, abandon_wait); a login between finding its entry and its first
@@ -58,7 +83,9 @@ core::WaitQueue* wait_queue = nullptr;
 
 namespace {
 
-constexpr const char* kTrancheName = "pgpool_stats";
+// Two tranches, so that pg_stat_activity.wait_event tells the locks apart.
+constexpr const char* kLedgerTranche = "pgpool_stats ledger";
+constexpr const char* kHistoryTranche = "pgpool_stats history";
 
 shmem_request_hook_type prev_shmem_request_hook = nullptr;
 shmem_startup_hook_type prev_shmem_startup_hook = nullptr;
@@ -73,7 +100,7 @@ Size sessions_size() {
     return MAXALIGN(mul_size(sizeof(SessionSlot), MaxBackends));
 }
 Size history_size() {
-    return core::History::bytes_needed(guc_history_samples, guc_history_rollups,
+    return core::History::bytes_needed(guc_history_samples, guc_history_minutes,
                                        guc_max_applications + 1);
 }
 
@@ -101,7 +128,8 @@ int32 ordinary_capacity() {
 void request_shmem() {
     if (prev_shmem_request_hook) prev_shmem_request_hook();
     RequestAddinShmemSpace(shared_size());
-    RequestNamedLWLockTranche(kTrancheName, 2);
+    RequestNamedLWLockTranche(kLedgerTranche, 1);
+    RequestNamedLWLockTranche(kHistoryTranche, 1);
 }
 
 void startup_shmem() {
@@ -119,13 +147,12 @@ void startup_shmem() {
     void* history_memory = static_cast<char*>(wait_queue_memory) + wait_queue_size();
     if (!found) {
         memset(session_slots, 0, sessions_size());
-        LWLockPadded* locks = GetNamedLWLockTranche(kTrancheName);
-        shared->lock = &locks[0].lock;
-        shared->history_lock = &locks[1].lock;
+        shared->lock = &GetNamedLWLockTranche(kLedgerTranche)[0].lock;
+        shared->history_lock = &GetNamedLWLockTranche(kHistoryTranche)[0].lock;
         reaped_log = core::ReapedLog::create(reaped_memory, kReapedLogSize);
         wait_queue =
             core::WaitQueue::create(wait_queue_memory, MaxBackends, guc_max_applications + 1);
-        history = core::History::create(history_memory, guc_history_samples, guc_history_rollups,
+        history = core::History::create(history_memory, guc_history_samples, guc_history_minutes,
                                         guc_max_applications + 1, USECS_PER_MINUTE);
         ConditionVariableInit(&shared->ledger_changed);
         shared->budgets_loaded = false;
@@ -142,7 +169,7 @@ void startup_shmem() {
     }
     LWLockRelease(AddinShmemInitLock);
     attach_backend_status();
-    if (!found) load_snapshot_and_arrange_saving();
+    if (!found) load_dump_and_arrange_saving();
 }
 
 }  // namespace

@@ -22,7 +22,8 @@ bool guc_enforce = true;
 bool guc_exempt_superusers = true;
 int guc_sample_interval_ms = 1000;
 int guc_history_samples = 32768;
-int guc_history_rollups = 65536;
+int guc_history_minutes = 65536;
+int guc_history_rollups_deprecated = -1;
 bool guc_save = true;
 bool guc_reap = true;
 
@@ -52,11 +53,26 @@ void define_gucs() {
         "pgpool_stats.history_samples", "Fine history rows kept in shared memory (48 bytes each).",
         "One row per application with sessions, per sample.", &guc_history_samples, 32768, 1024,
         64 * 1024 * 1024, PGC_POSTMASTER, 0, nullptr, nullptr, nullptr);
-    DefineCustomIntVariable("pgpool_stats.history_rollups",
+    DefineCustomIntVariable("pgpool_stats.history_minutes",
                             "Per-minute history rows kept in shared memory (128 bytes each).",
                             "One row per application with sessions, per minute.",
-                            &guc_history_rollups, 65536, 1024, 64 * 1024 * 1024, PGC_POSTMASTER, 0,
+                            &guc_history_minutes, 65536, 1024, 64 * 1024 * 1024, PGC_POSTMASTER, 0,
                             nullptr, nullptr, nullptr);
+    // Its name in 1.0, kept so that a postgresql.conf written for 1.0 still
+    // starts with the size it asked for; history_minutes is the one word.
+    DefineCustomIntVariable("pgpool_stats.history_rollups",
+                            "Deprecated name of pgpool_stats.history_minutes (-1: not set).",
+                            nullptr, &guc_history_rollups_deprecated, -1, -1, 64 * 1024 * 1024,
+                            PGC_POSTMASTER, GUC_NOT_IN_SAMPLE, nullptr, nullptr, nullptr);
+    if (guc_history_rollups_deprecated >= 0) {
+        guc_history_minutes = Max(1024, guc_history_rollups_deprecated);
+        ereport(
+            WARNING,
+            (errmsg("pgpool_stats.history_rollups is deprecated; using it as "
+                    "pgpool_stats.history_minutes = %d",
+                    guc_history_minutes),
+             errhint("Rename the setting to pgpool_stats.history_minutes in postgresql.conf.")));
+    }
     DefineCustomBoolVariable("pgpool_stats.save",
                              "Keep counters and history across a clean restart.", nullptr,
                              &guc_save, true, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);

@@ -235,10 +235,10 @@ using namespace pgpool_stats;
 // pgpool_stats.reaped: the last actions of the reaper, oldest first.
 PGPOOL_STATS_SQL_FUNCTION(pgpool_stats_reaped_1_0) {
     ReturnSetInfo* rsinfo = begin_rows(fcinfo, kReapedColumns);
-    core::ReapedRecord* records = static_cast<core::ReapedRecord*>(
-        palloc(sizeof(core::ReapedRecord) * reaped_log->capacity()));
+    core::ReapedRecord* records =
+        static_cast<core::ReapedRecord*>(palloc(sizeof(core::ReapedRecord) * reaped_log->size()));
     history_lock_shared();
-    int32 n = reaped_log->copy(records, reaped_log->capacity());
+    int32 n = reaped_log->copy(records, reaped_log->size());
     history_unlock();
     const bool show_query = has_privs_of_role(GetUserId(), ROLE_PG_READ_ALL_STATS);
     for (int32 k = 0; k < n; ++k) put_reaped_row(rsinfo, records[k], show_query);

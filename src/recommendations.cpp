@@ -48,8 +48,8 @@ int32 gather(const Observed& o, int32 k, core::DemandInput* in) {
     const TimestampTz fine_from = h.n_samples > 0 ? h.samples[0].sample_time : o.now;
     int64 filled = 0;
 
-    for (int32 r = 0; r < h.n_rollups && filled < ticks; ++r) {
-        const core::HistoryRollup& m = h.rollups[r];
+    for (int32 r = 0; r < h.n_minutes && filled < ticks; ++r) {
+        const core::HistoryMinute& m = h.minutes[r];
         if (m.minute < from || m.minute + USECS_PER_MINUTE > fine_from) continue;
         if (o.names.row_of(m.entry, m.incarnation) != k) continue;
         const int32 mean = static_cast<int32>(std::lround(m.mean(core::kActive)));

@@ -34,8 +34,8 @@ void gather_points(const Observed& o, core::ReportPoint** points, int32* n_point
                     palloc(sizeof(core::ReportPoint) * (n_points[k] + 1)));
             n_points[k] = 0;
         }
-        for (int32 r = 0; r < o.history.n_rollups; ++r) {
-            const core::HistoryRollup& m = o.history.rollups[r];
+        for (int32 r = 0; r < o.history.n_minutes; ++r) {
+            const core::HistoryMinute& m = o.history.minutes[r];
             if (m.minute + USECS_PER_MINUTE <= o.from || m.minute >= fine_from) continue;
             const int32 k = o.names.row_of(m.entry, m.incarnation);
             if (k < 0) continue;

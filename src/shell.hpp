@@ -30,7 +30,7 @@ extern bool guc_enforce;
 extern bool guc_exempt_superusers;
 extern int guc_sample_interval_ms;
 extern int guc_history_samples;
-extern int guc_history_rollups;
+extern int guc_history_minutes;
 extern bool guc_save;
 extern bool guc_reap;
 
@@ -118,8 +118,8 @@ struct HistoryNames {
 struct HistoryCopy {
     core::HistorySample* samples;
     int32 n_samples;
-    core::HistoryRollup* rollups;
-    int32 n_rollups;
+    core::HistoryMinute* minutes;
+    int32 n_minutes;
 };
 
 // views.cpp: copies of what the views show, for the views and recommend().
@@ -154,8 +154,8 @@ void history_lock_shared();
 void history_unlock();
 void require_shared_memory();  // ERROR with a hint when not preloaded
 
-// snapshot_file.cpp: in the startup hook, after shared memory was created.
-void load_snapshot_and_arrange_saving();
+// dump_file.cpp: in the startup hook, after shared memory was created.
+void load_dump_and_arrange_saving();
 
 // Moves the sessions counted in "(other)" whose application now has an entry
 // of its own to that entry. Caller holds the ledger lock exclusively.

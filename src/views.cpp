@@ -220,11 +220,11 @@ HistoryCopy copy_history() {
     HistoryCopy c;
     c.samples = static_cast<core::HistorySample*>(
         palloc_extended(sizeof(core::HistorySample) * history->sample_capacity(), MCXT_ALLOC_HUGE));
-    c.rollups = static_cast<core::HistoryRollup*>(
-        palloc_extended(sizeof(core::HistoryRollup) * history->rollup_capacity(), MCXT_ALLOC_HUGE));
+    c.minutes = static_cast<core::HistoryMinute*>(
+        palloc_extended(sizeof(core::HistoryMinute) * history->minute_capacity(), MCXT_ALLOC_HUGE));
     history_lock_shared();
     c.n_samples = history->copy_samples(c.samples, history->sample_capacity());
-    c.n_rollups = history->copy_rollups(c.rollups, history->rollup_capacity());
+    c.n_minutes = history->copy_minutes(c.minutes, history->minute_capacity());
     history_unlock();
     return c;
 }
@@ -247,8 +247,8 @@ PGPOOL_STATS_SQL_FUNCTION(pgpool_stats_history_1_0) {
     Datum values[kColumns];
     bool nulls[kColumns];
     memset(nulls, 0, sizeof nulls);
-    for (int32 k = 0; k < h.n_rollups; ++k) {
-        const core::HistoryRollup& r = h.rollups[k];
+    for (int32 k = 0; k < h.n_minutes; ++k) {
+        const core::HistoryMinute& r = h.minutes[k];
         const char* name = names.name_of(r.entry, r.incarnation);
         if (name == nullptr || r.minute + USECS_PER_MINUTE > fine_from) continue;
         values[0] = TimestampTzGetDatum(r.minute);
@@ -283,8 +283,8 @@ PGPOOL_STATS_SQL_FUNCTION(pgpool_stats_history_minutes_1_0) {
     Datum values[kColumns];
     bool nulls[kColumns];
     memset(nulls, 0, sizeof nulls);
-    for (int32 k = 0; k < h.n_rollups; ++k) {
-        const core::HistoryRollup& r = h.rollups[k];
+    for (int32 k = 0; k < h.n_minutes; ++k) {
+        const core::HistoryMinute& r = h.minutes[k];
         const char* name = names.name_of(r.entry, r.incarnation);
         if (name == nullptr) continue;
         int c = 0;

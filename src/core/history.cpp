@@ -12,11 +12,12 @@ constexpr size_t align8(size_t n) noexcept {
 }
 
 template <typename Row>
-int32_t copy_ring(const Row* ring, int32_t capacity, int64_t head, Row* out, int32_t max) noexcept {
-    int64_t count = std::min<int64_t>(head, capacity);
+int32_t copy_ring(const Row* ring, int32_t ring_rows, int64_t head, Row* out,
+                  int32_t max) noexcept {
+    int64_t count = std::min<int64_t>(head, ring_rows);
     int32_t n = 0;
     for (int64_t k = head - count; k < head && n < max; ++k) {
-        const Row& row = ring[k % capacity];
+        const Row& row = ring[k % ring_rows];
         if (row.entry >= 0) out[n++] = row;
     }
     return n;
@@ -24,10 +25,10 @@ int32_t copy_ring(const Row* ring, int32_t capacity, int64_t head, Row* out, int
 
 }  // namespace
 
-size_t History::bytes_needed(int32_t sample_rows, int32_t rollup_rows, int32_t entries) noexcept {
+size_t History::bytes_needed(int32_t sample_rows, int32_t minute_rows, int32_t entries) noexcept {
     return align8(sizeof(History)) +
            align8(sizeof(HistorySample) * static_cast<size_t>(sample_rows)) +
-           align8(sizeof(HistoryRollup) * static_cast<size_t>(rollup_rows)) +
+           align8(sizeof(HistoryMinute) * static_cast<size_t>(minute_rows)) +
            align8(sizeof(Accumulator) * static_cast<size_t>(entries)) +
            align8(sizeof(int32_t) * static_cast<size_t>(entries));
 }
@@ -39,16 +40,16 @@ HistorySample* History::samples() noexcept {
 const HistorySample* History::samples() const noexcept {
     return const_cast<History*>(this)->samples();
 }
-HistoryRollup* History::rollups() noexcept {
-    return reinterpret_cast<HistoryRollup*>(reinterpret_cast<char*>(samples()) +
+HistoryMinute* History::minute_ring() noexcept {
+    return reinterpret_cast<HistoryMinute*>(reinterpret_cast<char*>(samples()) +
                                             align8(sizeof(HistorySample) * sample_rows_));
 }
-const HistoryRollup* History::rollups() const noexcept {
-    return const_cast<History*>(this)->rollups();
+const HistoryMinute* History::minute_ring() const noexcept {
+    return const_cast<History*>(this)->minute_ring();
 }
 History::Accumulator* History::accumulators() noexcept {
-    return reinterpret_cast<Accumulator*>(reinterpret_cast<char*>(rollups()) +
-                                          align8(sizeof(HistoryRollup) * rollup_rows_));
+    return reinterpret_cast<Accumulator*>(reinterpret_cast<char*>(minute_ring()) +
+                                          align8(sizeof(HistoryMinute) * minute_rows_));
 }
 
 int32_t* History::listed() noexcept {
@@ -56,12 +57,12 @@ int32_t* History::listed() noexcept {
                                       align8(sizeof(Accumulator) * entries_));
 }
 
-History* History::create(void* memory, int32_t sample_rows, int32_t rollup_rows, int32_t entries,
+History* History::create(void* memory, int32_t sample_rows, int32_t minute_rows, int32_t entries,
                          int64_t ticks_per_minute) noexcept {
-    std::memset(memory, 0, bytes_needed(sample_rows, rollup_rows, entries));
+    std::memset(memory, 0, bytes_needed(sample_rows, minute_rows, entries));
     History* h = static_cast<History*>(memory);
     h->sample_rows_ = sample_rows;
-    h->rollup_rows_ = rollup_rows;
+    h->minute_rows_ = minute_rows;
     h->entries_ = entries;
     h->ticks_per_minute_ = ticks_per_minute;
     h->current_minute_ = -1;
@@ -79,7 +80,7 @@ void History::close_minute() noexcept {
             a.listed = 0;
             continue;
         }
-        HistoryRollup& r = rollups()[rollup_head_++ % rollup_rows_];
+        HistoryMinute& r = minute_ring()[minute_head_++ % minute_rows_];
         r.minute = current_minute_ * ticks_per_minute_;
         r.entry = e;
         r.incarnation = a.incarnation;
@@ -132,20 +133,20 @@ int32_t History::copy_samples(HistorySample* out, int32_t max) const noexcept {
     return copy_ring(samples(), sample_rows_, sample_head_, out, max);
 }
 
-int32_t History::copy_rollups(HistoryRollup* out, int32_t max) const noexcept {
-    return copy_ring(rollups(), rollup_rows_, rollup_head_, out, max);
+int32_t History::copy_minutes(HistoryMinute* out, int32_t max) const noexcept {
+    return copy_ring(minute_ring(), minute_rows_, minute_head_, out, max);
 }
 
-void History::append(const HistorySample* sample, const HistoryRollup* rollup) noexcept {
+void History::append(const HistorySample* sample, const HistoryMinute* minute) noexcept {
     if (sample) samples()[sample_head_++ % sample_rows_] = *sample;
-    if (rollup) rollups()[rollup_head_++ % rollup_rows_] = *rollup;
+    if (minute) minute_ring()[minute_head_++ % minute_rows_] = *minute;
 }
 
 void History::erase(int32_t entry) noexcept {
     for (int32_t k = 0; k < sample_rows_; ++k)
         if (entry < 0 || samples()[k].entry == entry) samples()[k].entry = -1;
-    for (int32_t k = 0; k < rollup_rows_; ++k)
-        if (entry < 0 || rollups()[k].entry == entry) rollups()[k].entry = -1;
+    for (int32_t k = 0; k < minute_rows_; ++k)
+        if (entry < 0 || minute_ring()[k].entry == entry) minute_ring()[k].entry = -1;
     Accumulator* acc = accumulators();
     if (entry >= 0 && entry < entries_) {
         clear(acc[entry]);
@@ -165,9 +166,9 @@ void History::clear(Accumulator& a) noexcept {
 
 int64_t History::oldest(int64_t now) const noexcept {
     int64_t oldest = now;
-    if (rollup_head_ > 0) {
-        const HistoryRollup& r =
-            rollups()[std::max<int64_t>(0, rollup_head_ - rollup_rows_) % rollup_rows_];
+    if (minute_head_ > 0) {
+        const HistoryMinute& r =
+            minute_ring()[std::max<int64_t>(0, minute_head_ - minute_rows_) % minute_rows_];
         oldest = std::min(oldest, r.minute);
     }
     if (sample_head_ > 0) {

@@ -35,7 +35,7 @@ struct HistorySample {
     int64_t rejected;  // refusals since the previous sample
 };
 
-struct HistoryRollup {
+struct HistoryMinute {
     int64_t minute;  // start of the minute, in the caller's time unit
     int32_t entry;   // -1: erased by reset()
     uint32_t incarnation;
@@ -51,13 +51,13 @@ struct HistoryRollup {
 };
 
 static_assert(std::is_trivially_copyable_v<HistorySample> &&
-                  std::is_trivially_copyable_v<HistoryRollup>,
+                  std::is_trivially_copyable_v<HistoryMinute>,
               "history rows live in shared memory");
 
 class History {
 public:
-    static size_t bytes_needed(int32_t sample_rows, int32_t rollup_rows, int32_t entries) noexcept;
-    static History* create(void* memory, int32_t sample_rows, int32_t rollup_rows, int32_t entries,
+    static size_t bytes_needed(int32_t sample_rows, int32_t minute_rows, int32_t entries) noexcept;
+    static History* create(void* memory, int32_t sample_rows, int32_t minute_rows, int32_t entries,
                            int64_t ticks_per_minute) noexcept;
 
     // One sampler tick at `now`: rows[0..n) are the applications with
@@ -66,11 +66,11 @@ public:
 
     // Oldest first. Returns how many were copied (at most max).
     int32_t copy_samples(HistorySample* out, int32_t max) const noexcept;
-    int32_t copy_rollups(HistoryRollup* out, int32_t max) const noexcept;
+    int32_t copy_minutes(HistoryMinute* out, int32_t max) const noexcept;
 
     // Appends rows as they are (sample or roll-up, whichever is not null):
-    // restoring a snapshot, oldest first.
-    void append(const HistorySample* sample, const HistoryRollup* rollup) noexcept;
+    // restoring a dump, oldest first.
+    void append(const HistorySample* sample, const HistoryMinute* minute) noexcept;
 
     // Erases the rows of one entry (all when entry < 0).
     void erase(int32_t entry) noexcept;
@@ -79,7 +79,7 @@ public:
     int64_t oldest(int64_t now) const noexcept;
 
     int32_t sample_capacity() const noexcept { return sample_rows_; }
-    int32_t rollup_capacity() const noexcept { return rollup_rows_; }
+    int32_t minute_capacity() const noexcept { return minute_rows_; }
 
 private:
     struct Accumulator {  // one per entry, for the minute being summed
@@ -94,8 +94,8 @@ private:
 
     HistorySample* samples() noexcept;
     const HistorySample* samples() const noexcept;
-    HistoryRollup* rollups() noexcept;
-    const HistoryRollup* rollups() const noexcept;
+    HistoryMinute* minute_ring() noexcept;
+    const HistoryMinute* minute_ring() const noexcept;
     Accumulator* accumulators() noexcept;
     // The entries with rows in the minute being summed, so that closing a
     // minute visits them only, not every entry.
@@ -105,11 +105,11 @@ private:
     static void clear(Accumulator& a) noexcept;  // zeroes the minute's sums
 
     int32_t sample_rows_;
-    int32_t rollup_rows_;
+    int32_t minute_rows_;
     int32_t entries_;
     int64_t ticks_per_minute_;  // the caller's time unit: minute = floor(time / this)
     int64_t sample_head_;       // rows ever written; ring index = head % capacity
-    int64_t rollup_head_;
+    int64_t minute_head_;
     int64_t current_minute_;  // -1 before the first tick
     int32_t minute_ticks_;
     int32_t n_listed_;

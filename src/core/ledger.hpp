@@ -237,7 +237,7 @@ public:
     // peak_active and returns the refusals since the previous sample.
     int64_t record_sample(int32_t i, int32_t active) noexcept;
 
-    // Gives a saved application (from a snapshot) an entry and its counters,
+    // Gives a saved application (from a dump) an entry and its counters,
     // peaks and timestamps back. Returns the entry, or -1 when the table is full.
     int32_t restore_counters(const ApplicationEntry& saved, int64_t now) noexcept;
 

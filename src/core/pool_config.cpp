@@ -11,13 +11,13 @@ namespace {
 // Appends to a caller's buffer like snprintf: counts what does not fit.
 class Text {
 public:
-    Text(char* out, size_t capacity) : out_(out), capacity_(capacity) {
-        if (capacity_ > 0) out_[0] = '\0';
+    Text(char* out, size_t out_size) : out_(out), out_size_(out_size) {
+        if (out_size_ > 0) out_[0] = '\0';
     }
     size_t length() const { return length_; }
 
     void put(char c) {
-        if (length_ + 1 < capacity_) {
+        if (length_ + 1 < out_size_) {
             out_[length_] = c;
             out_[length_ + 1] = '\0';
         }
@@ -70,7 +70,7 @@ public:
 
 private:
     char* out_;
-    size_t capacity_;
+    size_t out_size_;
     size_t length_ = 0;
 };
 
@@ -253,8 +253,8 @@ UncarriedName uncarried_name(PoolClient client, const PoolConfigInput& in) noexc
 }
 
 size_t write_pool_config(PoolClient client, const PoolConfigInput& in, char* out,
-                         size_t capacity) noexcept {
-    Text t(out, capacity);
+                         size_t out_size) noexcept {
+    Text t(out, out_size);
     if (uncarried_name(client, in).reason != UncarriedReason::kNone) return 0;
     for (const ClientFormat& c : kClients)
         if (c.client == client) c.write(t, in);

@@ -68,10 +68,10 @@ struct UncarriedName {
 UncarriedName uncarried_name(PoolClient client, const PoolConfigInput& in) noexcept;
 
 // Writes the settings into out like snprintf: returns the length the whole
-// text needs (excluding the terminator), writes at most capacity bytes,
-// always terminated when capacity > 0. Writes nothing (returns 0) when
+// text needs (excluding the terminator), writes at most out_size bytes,
+// always terminated when out_size > 0. Writes nothing (returns 0) when
 // uncarried_name() refuses a name.
 size_t write_pool_config(PoolClient client, const PoolConfigInput& in, char* out,
-                         size_t capacity) noexcept;
+                         size_t out_size) noexcept;
 
 }  // namespace pgpool_stats::core

@@ -75,10 +75,10 @@ std::string app_label(const Series& s) {
 
 }  // namespace
 
-void escape_label_value(const char* value, char* out, size_t capacity) noexcept {
+void escape_label_value(const char* value, char* out, size_t out_size) noexcept {
     size_t n = 0;
     auto put = [&](char c) {
-        if (n + 1 < capacity) out[n] = c;
+        if (n + 1 < out_size) out[n] = c;
         ++n;
     };
     for (const char* p = value; *p; ++p) {
@@ -92,10 +92,10 @@ void escape_label_value(const char* value, char* out, size_t capacity) noexcept 
             put(*p);
         }
     }
-    if (capacity > 0) out[std::min(n, capacity - 1)] = '\0';
+    if (out_size > 0) out[std::min(n, out_size - 1)] = '\0';
 }
 
-size_t render_metrics(const MetricsInput& in, char* out, size_t capacity) {
+size_t render_metrics(const MetricsInput& in, char* out, size_t out_size) {
     // The applications with the most connections (then the most logins) get
     // their own series; "(other)" gets the rest.
     std::vector<int32_t> order;
@@ -221,8 +221,8 @@ size_t render_metrics(const MetricsInput& in, char* out, size_t capacity) {
     }
 
     const std::string& text = w.text();
-    if (capacity > 0) {
-        size_t n = std::min(text.size(), capacity - 1);
+    if (out_size > 0) {
+        size_t n = std::min(text.size(), out_size - 1);
         std::memcpy(out, text.data(), n);
         out[n] = '\0';
     }

@@ -27,12 +27,12 @@ struct MetricsInput {
     int64_t now;  // for the login rates (see connects_per_second())
 };
 
-// Writes the exposition into out[0..capacity) (cut if too small, always
-// NUL-terminated when capacity > 0) and returns its full length, so a caller
-// can ask with capacity 0 first, like snprintf.
-size_t render_metrics(const MetricsInput& in, char* out, size_t capacity);
+// Writes the exposition into out[0..out_size) (cut if too small, always
+// NUL-terminated when out_size > 0) and returns its full length, so a caller
+// can ask with out_size 0 first, like snprintf.
+size_t render_metrics(const MetricsInput& in, char* out, size_t out_size);
 
 // A label value with \, " and newline escaped as the exposition format says.
-void escape_label_value(const char* value, char* out, size_t capacity) noexcept;
+void escape_label_value(const char* value, char* out, size_t out_size) noexcept;
 
 }  // namespace pgpool_stats::core

@@ -34,9 +34,9 @@ ReapReason reap_due(const IdleEpisode& e, int64_t now, int64_t idle_in_transacti
     return ReapReason::kNone;
 }
 
-size_t ReapedLog::bytes_needed(int32_t capacity) noexcept {
+size_t ReapedLog::bytes_needed(int32_t size) noexcept {
     return ((sizeof(ReapedLog) + 7) & ~size_t{7}) +
-           sizeof(ReapedRecord) * static_cast<size_t>(capacity);
+           sizeof(ReapedRecord) * static_cast<size_t>(size);
 }
 
 ReapedRecord* ReapedLog::records() noexcept {
@@ -47,21 +47,21 @@ const ReapedRecord* ReapedLog::records() const noexcept {
     return const_cast<ReapedLog*>(this)->records();
 }
 
-ReapedLog* ReapedLog::create(void* memory, int32_t capacity) noexcept {
-    std::memset(memory, 0, bytes_needed(capacity));
+ReapedLog* ReapedLog::create(void* memory, int32_t size) noexcept {
+    std::memset(memory, 0, bytes_needed(size));
     ReapedLog* log = static_cast<ReapedLog*>(memory);
-    log->capacity_ = capacity;
+    log->size_ = size;
     return log;
 }
 
 void ReapedLog::add(const ReapedRecord& r) noexcept {
-    records()[head_++ % capacity_] = r;
+    records()[head_++ % size_] = r;
 }
 
 int32_t ReapedLog::copy(ReapedRecord* out, int32_t max) const noexcept {
-    int64_t count = std::min<int64_t>(head_, capacity_);
+    int64_t count = std::min<int64_t>(head_, size_);
     int32_t n = 0;
-    for (int64_t k = head_ - count; k < head_ && n < max; ++k) out[n++] = records()[k % capacity_];
+    for (int64_t k = head_ - count; k < head_ && n < max; ++k) out[n++] = records()[k % size_];
     return n;
 }
 

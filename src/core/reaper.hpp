@@ -55,19 +55,19 @@ struct ReapedRecord {
 
 static_assert(std::is_trivially_copyable_v<ReapedRecord>, "ReapedRecord lives in shared memory");
 
-// A ring of the last `capacity` records, newest kept, in caller memory.
+// A ring of the last `size` records, newest kept, in caller memory.
 class ReapedLog {
 public:
-    static size_t bytes_needed(int32_t capacity) noexcept;
-    static ReapedLog* create(void* memory, int32_t capacity) noexcept;
+    static size_t bytes_needed(int32_t size) noexcept;
+    static ReapedLog* create(void* memory, int32_t size) noexcept;
     void add(const ReapedRecord& r) noexcept;
     int32_t copy(ReapedRecord* out, int32_t max) const noexcept;  // oldest first
-    int32_t capacity() const noexcept { return capacity_; }
+    int32_t size() const noexcept { return size_; }
 
 private:
     ReapedRecord* records() noexcept;
     const ReapedRecord* records() const noexcept;
-    int32_t capacity_;
+    int32_t size_;
     int64_t head_;
 };
 

@@ -83,12 +83,12 @@ Recommendation recommend(DemandInput& in) noexcept {
 }
 
 void write_rationale(const Recommendation& r, double target_utilization, char* out,
-                     size_t capacity) noexcept {
-    if (capacity == 0) return;
+                     size_t out_size) noexcept {
+    if (out_size == 0) return;
     const double target = std::clamp(target_utilization, 0.05, 1.0);
     const int32_t per_instance = r.pool_size + r.max_overflow;
     int written = std::snprintf(
-        out, capacity,
+        out, out_size,
         "max_connections %d: the 99th percentile of concurrently active sessions (%.1f) at %.0f%% "
         "target utilization, never below the peak of %d used at once nor one per instance. "
         "reserved_connections %d: what it needed 95%% of the time (%.1f active). "
@@ -98,24 +98,24 @@ void write_rationale(const Recommendation& r, double target_utilization, char* o
         r.max_connections, r.p99_active, target * 100, r.peak_active, r.reserved_connections,
         r.p95_active, r.pool_size, r.max_overflow, r.instances, per_instance, r.pool_size,
         r.pool_timeout_seconds);
-    if (written < 0 || static_cast<size_t>(written) >= capacity) return;
+    if (written < 0 || static_cast<size_t>(written) >= out_size) return;
     if (r.instances > r.max_connections) {
         // The server cannot give every instance even one connection.
         const int more = std::snprintf(
-            out + written, capacity - written,
+            out + written, out_size - written,
             "The %d instances do not fit: the server can give this application only %d "
             "connections; run fewer instances or put a pooler such as PgBouncer in front. ",
             r.instances, r.max_connections);
-        if (more < 0 || static_cast<size_t>(written + more) >= capacity) return;
+        if (more < 0 || static_cast<size_t>(written + more) >= out_size) return;
         written += more;
     }
     if (r.idle_in_transaction_timeout_seconds >= 0)
-        std::snprintf(out + written, capacity - written,
+        std::snprintf(out + written, out_size - written,
                       "idle_in_transaction_timeout %d s: %.0f%% of its connection time was spent "
                       "idle in a transaction.",
                       r.idle_in_transaction_timeout_seconds, r.idle_in_transaction_share * 100);
     else
-        std::snprintf(out + written, capacity - written,
+        std::snprintf(out + written, out_size - written,
                       "idle_in_transaction_timeout: none needed (%.0f%% of its connection time "
                       "idle in a transaction).",
                       r.idle_in_transaction_share * 100);

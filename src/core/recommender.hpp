@@ -81,6 +81,6 @@ double percentile(const int32_t* sorted, int32_t n, double q) noexcept;
 
 // One plain sentence per number, into out (cut, always terminated).
 void write_rationale(const Recommendation& r, double target_utilization, char* out,
-                     size_t capacity) noexcept;
+                     size_t out_size) noexcept;
 
 }  // namespace pgpool_stats::core

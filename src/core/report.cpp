@@ -193,7 +193,7 @@ void bucket_points(const ReportPoint* points, int32_t n, int64_t from_us, int64_
     }
 }
 
-size_t render_report(const ReportInput& in, char* out, size_t capacity) {
+size_t render_report(const ReportInput& in, char* out, size_t out_size) {
     std::string html;
     html +=
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
@@ -227,8 +227,8 @@ size_t render_report(const ReportInput& in, char* out, size_t capacity) {
         html += "</section>";
     }
     html += "</body></html>\n";
-    if (capacity > 0) {
-        const size_t n = std::min(capacity - 1, html.size());
+    if (out_size > 0) {
+        const size_t n = std::min(out_size - 1, html.size());
         std::memcpy(out, html.data(), n);
         out[n] = '\0';
     }

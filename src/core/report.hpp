@@ -54,7 +54,7 @@ void bucket_points(const ReportPoint* points, int32_t n, int64_t from_us, int64_
                    int32_t* connections, int32_t* active, int columns) noexcept;
 
 // Writes the page like snprintf: returns its full length, writes at most
-// capacity bytes, terminated when capacity > 0.
-size_t render_report(const ReportInput& in, char* out, size_t capacity);
+// out_size bytes, terminated when out_size > 0.
+size_t render_report(const ReportInput& in, char* out, size_t out_size);
 
 }  // namespace pgpool_stats::core

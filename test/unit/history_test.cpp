@@ -15,9 +15,9 @@ constexpr int64_t kMinute = 60;  // tests count time in seconds
 
 class TestHistory {
 public:
-    TestHistory(int32_t samples, int32_t rollups, int32_t entries)
-        : memory_(new uint64_t[History::bytes_needed(samples, rollups, entries) / 8 + 1]),
-          history_(History::create(memory_.get(), samples, rollups, entries, kMinute)) {}
+    TestHistory(int32_t samples, int32_t minutes, int32_t entries)
+        : memory_(new uint64_t[History::bytes_needed(samples, minutes, entries) / 8 + 1]),
+          history_(History::create(memory_.get(), samples, minutes, entries, kMinute)) {}
     History* operator->() { return history_; }
 
 private:
@@ -52,7 +52,7 @@ TEST(History, FineRingKeepsTheNewestRowsOldestFirst) {
     EXPECT_EQ(out[3].gauge[kConnections], 5);
 }
 
-TEST(History, RollupsSummariseEachMinuteCountingAbsentTicksAsZero) {
+TEST(History, MinutesSummariseEachMinuteCountingAbsentTicksAsZero) {
     TestHistory h(100, 8, 3);
     // Minute 0: four ticks; entry 1 present in three of them, entry 2 in all.
     int32_t conns[4] = {2, 6, 4, -1};
@@ -63,11 +63,11 @@ TEST(History, RollupsSummariseEachMinuteCountingAbsentTicksAsZero) {
     }
     HistorySample none{};
     h->record(kMinute, &none, 0);  // first tick of minute 1 closes minute 0
-    std::vector<HistoryRollup> out(8);
-    int32_t n = h->copy_rollups(out.data(), 8);
+    std::vector<HistoryMinute> out(8);
+    int32_t n = h->copy_minutes(out.data(), 8);
     ASSERT_EQ(n, 2);
-    const HistoryRollup& e1 = out[0].entry == 1 ? out[0] : out[1];
-    const HistoryRollup& e2 = out[0].entry == 2 ? out[0] : out[1];
+    const HistoryMinute& e1 = out[0].entry == 1 ? out[0] : out[1];
+    const HistoryMinute& e2 = out[0].entry == 2 ? out[0] : out[1];
     EXPECT_EQ(e1.minute, 0);
     EXPECT_EQ(e1.samples, 4);
     EXPECT_EQ(e1.min[kConnections], 0);  // absent in one tick
@@ -77,14 +77,14 @@ TEST(History, RollupsSummariseEachMinuteCountingAbsentTicksAsZero) {
     EXPECT_EQ(e2.rejected, 3);
 }
 
-TEST(History, RollupRingKeepsTheNewestMinutes) {
+TEST(History, MinuteRingKeepsTheNewestMinutes) {
     TestHistory h(10, 3, 2);
     for (int m = 0; m < 6; ++m) {
         HistorySample r = row(1, m, 0);
         h->record(m * kMinute, &r, 1);
     }
-    std::vector<HistoryRollup> out(8);
-    int32_t n = h->copy_rollups(out.data(), 8);
+    std::vector<HistoryMinute> out(8);
+    int32_t n = h->copy_minutes(out.data(), 8);
     ASSERT_EQ(n, 3);  // minutes 2, 3, 4 (5 is still open)
     EXPECT_EQ(out[0].minute, 2 * kMinute);
     EXPECT_EQ(out[2].minute, 4 * kMinute);
@@ -98,8 +98,8 @@ TEST(History, ANewIncarnationStartsItsOwnMinute) {
     h->record(10, &b, 1);  // the entry was reused by another application
     HistorySample none{};
     h->record(kMinute, &none, 0);
-    std::vector<HistoryRollup> out(4);
-    ASSERT_EQ(h->copy_rollups(out.data(), 4), 1);
+    std::vector<HistoryMinute> out(4);
+    ASSERT_EQ(h->copy_minutes(out.data(), 4), 1);
     EXPECT_EQ(out[0].incarnation, 2u);
     EXPECT_EQ(out[0].max[kConnections], 1);
 }
@@ -111,13 +111,13 @@ TEST(History, EraseRemovesOneEntryOrAll) {
     h->record(kMinute, rows.data(), 2);
     h->erase(1);
     std::vector<HistorySample> s(10);
-    std::vector<HistoryRollup> r(4);
+    std::vector<HistoryMinute> r(4);
     EXPECT_EQ(h->copy_samples(s.data(), 10), 2);
-    EXPECT_EQ(h->copy_rollups(r.data(), 4), 1);
+    EXPECT_EQ(h->copy_minutes(r.data(), 4), 1);
     EXPECT_EQ(r[0].entry, 2);
     h->erase(-1);
     EXPECT_EQ(h->copy_samples(s.data(), 10), 0);
-    EXPECT_EQ(h->copy_rollups(r.data(), 4), 0);
+    EXPECT_EQ(h->copy_minutes(r.data(), 4), 0);
 }
 
 TEST(History, OldestIsTheOldestRowKept) {

@@ -2,10 +2,10 @@
 // them to pg_stat/pgpool_stats.stat when it exits cleanly (with
 // pgpool_stats.save on), and the next start reads the file back and removes
 // it. After a crash there is no fresh file, so everything starts empty. A
-// file that fails any check (core/snapshot.cpp) is ignored with a LOG line.
+// file that fails any check (core/dump.cpp) is ignored with a LOG line.
 // The shape follows pg_stat_statements' dump.
 
-#include "core/snapshot.hpp"
+#include "core/dump.hpp"
 #include "shell.hpp"
 
 extern "C" {
@@ -21,59 +21,59 @@ namespace pgpool_stats {
 
 namespace {
 
-constexpr const char* kSnapshotFile = "pg_stat/pgpool_stats.stat";
-constexpr const char* kSnapshotTemp = "pg_stat/pgpool_stats.stat.tmp";
+constexpr const char* kDumpFile = "pg_stat/pgpool_stats.stat";
+constexpr const char* kDumpTemp = "pg_stat/pgpool_stats.stat.tmp";
 
 uint32 server_major() {
     return PG_VERSION_NUM / 100;
 }
 
 // Postmaster exit: only after a clean exit, and only when asked to.
-void save_snapshot(int code, Datum) {
+void save_dump(int code, Datum) {
     if (code != 0 || !guc_save || ledger == nullptr) return;
 
     // Every other process is gone: nothing else touches shared memory now.
     const int32 room = ledger->max_applications() + 1;
-    core::SnapshotInput in{};
+    core::DumpInput in{};
     core::ApplicationEntry* entries =
         static_cast<core::ApplicationEntry*>(palloc(sizeof(core::ApplicationEntry) * room));
     in.entries = entries;
     in.n_entries = ledger->copy_entries(entries, nullptr, room);
     core::HistorySample* samples = static_cast<core::HistorySample*>(
         palloc_extended(sizeof(core::HistorySample) * history->sample_capacity(), MCXT_ALLOC_HUGE));
-    core::HistoryRollup* rollups = static_cast<core::HistoryRollup*>(
-        palloc_extended(sizeof(core::HistoryRollup) * history->rollup_capacity(), MCXT_ALLOC_HUGE));
+    core::HistoryMinute* minutes = static_cast<core::HistoryMinute*>(
+        palloc_extended(sizeof(core::HistoryMinute) * history->minute_capacity(), MCXT_ALLOC_HUGE));
     in.samples = samples;
     in.n_samples = history->copy_samples(samples, history->sample_capacity());
-    in.rollups = rollups;
-    in.n_rollups = history->copy_rollups(rollups, history->rollup_capacity());
+    in.minutes = minutes;
+    in.n_minutes = history->copy_minutes(minutes, history->minute_capacity());
 
-    size_t length = core::encode_snapshot(in, server_major(), nullptr, 0);
+    size_t length = core::encode_dump(in, server_major(), nullptr, 0);
     char* bytes = static_cast<char*>(palloc_extended(length, MCXT_ALLOC_HUGE));
-    core::encode_snapshot(in, server_major(), bytes, length);
+    core::encode_dump(in, server_major(), bytes, length);
 
-    FILE* file = AllocateFile(kSnapshotTemp, PG_BINARY_W);
+    FILE* file = AllocateFile(kDumpTemp, PG_BINARY_W);
     bool written = file != nullptr && fwrite(bytes, 1, length, file) == length;
     if (file != nullptr && FreeFile(file) != 0) written = false;
     if (!written) {
         ereport(LOG, (errcode_for_file_access(),
-                      errmsg("pgpool_stats: could not write \"%s\": %m", kSnapshotTemp)));
-        unlink(kSnapshotTemp);
+                      errmsg("pgpool_stats: could not write \"%s\": %m", kDumpTemp)));
+        unlink(kDumpTemp);
         return;
     }
-    (void)durable_rename(kSnapshotTemp, kSnapshotFile, LOG);
+    (void)durable_rename(kDumpTemp, kDumpFile, LOG);
 }
 
 }  // namespace
 
-void load_snapshot_and_arrange_saving() {
-    if (!IsUnderPostmaster) on_shmem_exit(save_snapshot, 0);
+void load_dump_and_arrange_saving() {
+    if (!IsUnderPostmaster) on_shmem_exit(save_dump, 0);
 
-    FILE* file = AllocateFile(kSnapshotFile, PG_BINARY_R);
+    FILE* file = AllocateFile(kDumpFile, PG_BINARY_R);
     if (file == nullptr) {
         if (errno != ENOENT)
             ereport(LOG, (errcode_for_file_access(),
-                          errmsg("pgpool_stats: could not read \"%s\": %m", kSnapshotFile)));
+                          errmsg("pgpool_stats: could not read \"%s\": %m", kDumpFile)));
         return;
     }
     struct stat st;
@@ -86,18 +86,18 @@ void load_snapshot_and_arrange_saving() {
     }
     FreeFile(file);
     // Read once: a crash from now on must not bring these figures back.
-    unlink(kSnapshotFile);
+    unlink(kDumpFile);
 
     const char* refused = bytes == nullptr || length == 0
                               ? "empty or unreadable"
-                              : core::restore_snapshot(bytes, length, server_major(), *ledger,
-                                                       *history, GetCurrentTimestamp());
+                              : core::restore_dump(bytes, length, server_major(), *ledger, *history,
+                                                   GetCurrentTimestamp());
     if (refused != nullptr)
-        ereport(LOG, (errmsg("pgpool_stats: ignoring \"%s\": %s", kSnapshotFile, refused),
+        ereport(LOG, (errmsg("pgpool_stats: ignoring \"%s\": %s", kDumpFile, refused),
                       errdetail("Counters and history start empty.")));
     else
         ereport(LOG,
-                (errmsg("pgpool_stats: restored counters and history from \"%s\"", kSnapshotFile)));
+                (errmsg("pgpool_stats: restored counters and history from \"%s\"", kDumpFile)));
     if (bytes != nullptr) pfree(bytes);
 }
 

@@ -1,4 +1,4 @@
-#include "snapshot.hpp"
+#include "dump.hpp"
 
 #include <cstring>
 
@@ -15,10 +15,10 @@ struct Header {
     uint32_t server_major;
     uint32_t entry_size;
     uint32_t sample_size;
-    uint32_t rollup_size;
+    uint32_t minute_size;
     int32_t n_entries;
     int32_t n_samples;
-    int32_t n_rollups;
+    int32_t n_minutes;
     uint32_t reserved;
 };
 
@@ -33,46 +33,46 @@ uint64_t checksum(const char* data, size_t n) noexcept {
 
 class Out {
 public:
-    Out(char* out, size_t capacity) : out_(out), capacity_(capacity) {}
+    Out(char* out, size_t out_size) : out_(out), out_size_(out_size) {}
     void put(const void* p, size_t n) noexcept {
-        if (length_ + n <= capacity_) std::memcpy(out_ + length_, p, n);
+        if (length_ + n <= out_size_) std::memcpy(out_ + length_, p, n);
         length_ += n;
     }
     size_t length() const noexcept { return length_; }
-    bool complete() const noexcept { return length_ <= capacity_; }
+    bool complete() const noexcept { return length_ <= out_size_; }
 
 private:
     char* out_;
-    size_t capacity_;
+    size_t out_size_;
     size_t length_ = 0;
 };
 
 }  // namespace
 
-size_t encode_snapshot(const SnapshotInput& in, uint32_t server_major, char* out,
-                       size_t capacity) noexcept {
+size_t encode_dump(const DumpInput& in, uint32_t server_major, char* out,
+                   size_t out_size) noexcept {
     Header h{kMagic,
              kFormat,
              server_major,
              sizeof(ApplicationEntry),
              sizeof(HistorySample),
-             sizeof(HistoryRollup),
+             sizeof(HistoryMinute),
              in.n_entries,
              in.n_samples,
-             in.n_rollups,
+             in.n_minutes,
              0};
-    Out o(out, capacity);
+    Out o(out, out_size);
     o.put(&h, sizeof h);
     o.put(in.entries, sizeof(ApplicationEntry) * static_cast<size_t>(in.n_entries));
     o.put(in.samples, sizeof(HistorySample) * static_cast<size_t>(in.n_samples));
-    o.put(in.rollups, sizeof(HistoryRollup) * static_cast<size_t>(in.n_rollups));
+    o.put(in.minutes, sizeof(HistoryMinute) * static_cast<size_t>(in.n_minutes));
     uint64_t sum = o.complete() ? checksum(out, o.length()) : 0;
     o.put(&sum, sizeof sum);
     return o.length();
 }
 
-const char* restore_snapshot(const char* data, size_t length, uint32_t server_major, Ledger& ledger,
-                             History& history, int64_t now) noexcept {
+const char* restore_dump(const char* data, size_t length, uint32_t server_major, Ledger& ledger,
+                         History& history, int64_t now) noexcept {
     Header h;
     if (length < sizeof h + sizeof(uint64_t)) return "file too short";
     std::memcpy(&h, data, sizeof h);
@@ -80,12 +80,12 @@ const char* restore_snapshot(const char* data, size_t length, uint32_t server_ma
     if (h.format != kFormat) return "written by another version of pgpool_stats";
     if (h.server_major != server_major) return "written by another major version of PostgreSQL";
     if (h.entry_size != sizeof(ApplicationEntry) || h.sample_size != sizeof(HistorySample) ||
-        h.rollup_size != sizeof(HistoryRollup))
+        h.minute_size != sizeof(HistoryMinute))
         return "written with another row layout";
-    if (h.n_entries < 0 || h.n_samples < 0 || h.n_rollups < 0) return "corrupt row counts";
+    if (h.n_entries < 0 || h.n_samples < 0 || h.n_minutes < 0) return "corrupt row counts";
     const size_t body = sizeof h + sizeof(ApplicationEntry) * static_cast<size_t>(h.n_entries) +
                         sizeof(HistorySample) * static_cast<size_t>(h.n_samples) +
-                        sizeof(HistoryRollup) * static_cast<size_t>(h.n_rollups);
+                        sizeof(HistoryMinute) * static_cast<size_t>(h.n_minutes);
     if (length != body + sizeof(uint64_t)) return "length does not match its header";
     uint64_t sum;
     std::memcpy(&sum, data + body, sizeof sum);
@@ -124,8 +124,8 @@ const char* restore_snapshot(const char* data, size_t length, uint32_t server_ma
         std::memcpy(&s, p, sizeof s);
         if (moved(s.incarnation, &s.entry, &s.incarnation)) history.append(&s, nullptr);
     }
-    for (int32_t k = 0; k < h.n_rollups; ++k, p += sizeof(HistoryRollup)) {
-        HistoryRollup r;
+    for (int32_t k = 0; k < h.n_minutes; ++k, p += sizeof(HistoryMinute)) {
+        HistoryMinute r;
         std::memcpy(&r, p, sizeof r);
         if (moved(r.incarnation, &r.entry, &r.incarnation)) history.append(nullptr, &r);
     }

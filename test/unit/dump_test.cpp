@@ -1,4 +1,4 @@
-// The snapshot: a round trip moves counters and history to new entry numbers;
+// The dump: a round trip moves counters and history to new entry numbers;
 // any damage refuses the whole file.
 #include <gtest/gtest.h>
 
@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "core/snapshot.hpp"
+#include "core/dump.hpp"
 
 using namespace pgpool_stats::core;
 
@@ -26,17 +26,17 @@ struct World {
 std::string encode(World& w) {
     std::vector<ApplicationEntry> entries(w.ledger->max_applications() + 1);
     std::vector<HistorySample> samples(64);
-    std::vector<HistoryRollup> rollups(16);
-    SnapshotInput in{};
+    std::vector<HistoryMinute> minutes(16);
+    DumpInput in{};
     in.entries = entries.data();
     in.n_entries =
         w.ledger->copy_entries(entries.data(), nullptr, static_cast<int32_t>(entries.size()));
     in.samples = samples.data();
     in.n_samples = w.history->copy_samples(samples.data(), 64);
-    in.rollups = rollups.data();
-    in.n_rollups = w.history->copy_rollups(rollups.data(), 16);
-    std::string bytes(encode_snapshot(in, 15, nullptr, 0), '\0');
-    encode_snapshot(in, 15, bytes.data(), bytes.size());
+    in.minutes = minutes.data();
+    in.n_minutes = w.history->copy_minutes(minutes.data(), 16);
+    std::string bytes(encode_dump(in, 15, nullptr, 0), '\0');
+    encode_dump(in, 15, bytes.data(), bytes.size());
     return bytes;
 }
 
@@ -59,14 +59,14 @@ World saved_world() {
 
 }  // namespace
 
-TEST(Snapshot, RoundTripMovesCountersAndHistoryToTheNewEntries) {
+TEST(Dump, RoundTripMovesCountersAndHistoryToTheNewEntries) {
     World before = saved_world();
     std::string bytes = encode(before);
 
     World after(8);
     bool full = false;
     after.ledger->find_or_add("unrelated", 1, &full);  // entry numbers differ now
-    ASSERT_EQ(restore_snapshot(bytes.data(), bytes.size(), 15, *after.ledger, *after.history, 99),
+    ASSERT_EQ(restore_dump(bytes.data(), bytes.size(), 15, *after.ledger, *after.history, 99),
               nullptr);
     int32_t b = after.ledger->find("b");
     ASSERT_GT(b, 0);
@@ -78,19 +78,19 @@ TEST(Snapshot, RoundTripMovesCountersAndHistoryToTheNewEntries) {
     EXPECT_EQ(samples[0].entry, b);
     EXPECT_EQ(samples[0].incarnation, after.ledger->entry(b).incarnation);
     EXPECT_EQ(samples[1].sample_time, 70);
-    std::vector<HistoryRollup> rollups(16);
-    ASSERT_EQ(after.history->copy_rollups(rollups.data(), 16), 1);
-    EXPECT_EQ(rollups[0].entry, b);
+    std::vector<HistoryMinute> minutes(16);
+    ASSERT_EQ(after.history->copy_minutes(minutes.data(), 16), 1);
+    EXPECT_EQ(minutes[0].entry, b);
     EXPECT_TRUE(after.ledger->consistent());
 }
 
-TEST(Snapshot, AnyDamageRefusesTheWholeFile) {
+TEST(Dump, AnyDamageRefusesTheWholeFile) {
     World before = saved_world();
     std::string good = encode(before);
     auto refused = [&](std::string bytes, uint32_t major = 15) {
         World after(8);
         const char* why =
-            restore_snapshot(bytes.data(), bytes.size(), major, *after.ledger, *after.history, 1);
+            restore_dump(bytes.data(), bytes.size(), major, *after.ledger, *after.history, 1);
         EXPECT_EQ(after.ledger->find("b"), -1) << "nothing restored when refused";
         return why ? std::string(why) : std::string("restored");
     };
@@ -106,11 +106,11 @@ TEST(Snapshot, AnyDamageRefusesTheWholeFile) {
     EXPECT_EQ(refused(std::string(200, '\0')), "not a pgpool_stats snapshot");
 }
 
-TEST(Snapshot, ASmallerTableRestoresWhatFits) {
+TEST(Dump, ASmallerTableRestoresWhatFits) {
     World before = saved_world();
     std::string bytes = encode(before);
     World after(1);
-    ASSERT_EQ(restore_snapshot(bytes.data(), bytes.size(), 15, *after.ledger, *after.history, 1),
+    ASSERT_EQ(restore_dump(bytes.data(), bytes.size(), 15, *after.ledger, *after.history, 1),
               nullptr);
     EXPECT_EQ(after.ledger->free_entries(), 0);
     EXPECT_TRUE(after.ledger->consistent());
