@@ -25,6 +25,9 @@ SELECT capacity, reserved_total, budget_total, overcommit, applications_max FROM
 SELECT application_name FROM pgpool_stats.set_budget('huge', 1000);
 SELECT budget_total, overcommit, budget_total - capacity AS expected_overcommit FROM pgpool_stats.capacity;
 SELECT pgpool_stats.drop_budget('huge'), pgpool_stats.drop_budget('huge') AS again;
+-- The reservation check's capacity (install script) is the ledger's.
+SELECT (pgpool_stats.reservations_with('nobody', 0)).capacity = capacity AS same_capacity
+FROM pgpool_stats.capacity;
 
 -- Rolled back, a change never reaches the ledger.
 BEGIN;

@@ -89,8 +89,10 @@ BEGIN
                + coalesce(reservations_with.reserved_connections, 0)
     INTO before, after
     FROM pgpool_stats.budget b;
-    -- DESIGN's capacity, as the ledger computes it (reserved_connections
-    -- exists from PostgreSQL 16 on).
+    -- DESIGN's capacity, as the ledger computes it (ordinary_capacity() in
+    -- src/ledger_shmem.cpp; reserved_connections exists from PostgreSQL 16
+    -- on). Computed here too because a writer of budgets need not be allowed
+    -- to read pgpool_stats.capacity; regress test budgets checks they agree.
     capacity := current_setting('max_connections')::int
                 - current_setting('superuser_reserved_connections')::int
                 - coalesce(current_setting('reserved_connections', true)::int, 0);

@@ -181,7 +181,7 @@ Datum capacity_row(FunctionCallInfo fcinfo, int columns) {
     values[c++] = Int64GetDatum(f.reserved_unused);
     values[c++] = Int64GetDatum(f.free_unreserved);
     values[c++] = Int64GetDatum(f.budget_total);
-    values[c++] = Int64GetDatum(f.budget_total > f.capacity ? f.budget_total - f.capacity : 0);
+    values[c++] = Int64GetDatum(f.overcommit());
     values[c++] = Int32GetDatum(f.applications_tracked);
     values[c++] = Int32GetDatum(f.applications_max);
     if (columns > c) {

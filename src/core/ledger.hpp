@@ -137,6 +137,10 @@ struct CapacityFigures {
     int64_t reserved_over_capacity() const noexcept {
         return reserved_total > capacity ? reserved_total - capacity : 0;
     }
+    // How far the caps of all budgets exceed the capacity (0 when they fit).
+    int64_t overcommit() const noexcept {
+        return budget_total > capacity ? budget_total - capacity : 0;
+    }
 };
 
 class Ledger {

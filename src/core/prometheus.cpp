@@ -209,7 +209,7 @@ size_t render_metrics(const MetricsInput& in, char* out, size_t out_size) {
         {"budgeted_connections", "Sum of the caps of all budgets (capacity.budget_total).",
          double(c.budget_total)},
         {"overcommit", "How far the caps exceed the capacity (0 when they fit).",
-         double(c.budget_total > c.capacity ? c.budget_total - c.capacity : 0)},
+         double(c.overcommit())},
         {"applications_tracked", "Applications in the shared table.",
          double(c.applications_tracked)},
         {"applications_max", "Size of the shared table of applications.",
