@@ -566,7 +566,6 @@ PGPOOL_STATS_SQL_FUNCTION(pgpool_stats_budget_trigger_1_0) {
     if (!CALLED_AS_TRIGGER(fcinfo))
         ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
                         errmsg("pgpool_stats.budget_trigger() may only be called as a trigger")));
-    require_shared_memory();
     require_budget_database();
     TriggerData* td = reinterpret_cast<TriggerData*>(fcinfo->context);
     // Only the extension's own table may stage budgets: anyone else's table

@@ -193,25 +193,21 @@ int32 reap_pass(const ReapRequest& req, core::ReapedRecord** out) {
 // One row of pgpool_stats.reaped; query text only for pg_read_all_stats.
 constexpr int kReapedColumns = 11;
 
-void put_reaped_row(ReturnSetInfo* rsinfo, const core::ReapedRecord& r, bool show_query) {
-    Datum values[kReapedColumns];
-    bool nulls[kReapedColumns];
-    memset(nulls, 0, sizeof nulls);
-    values[0] = TimestampTzGetDatum(r.reaped_at);
-    values[1] = Int32GetDatum(r.pid);
-    values[2] = CStringGetTextDatum(r.application_name);
-    values[3] = CStringGetTextDatum(r.usename);
-    values[4] = CStringGetTextDatum(r.datname);
-    nulls[5] = r.client_addr[0] == '\0';
-    if (!nulls[5]) values[5] = DirectFunctionCall1(inet_in, CStringGetDatum(r.client_addr));
-    values[6] = CStringGetTextDatum(core::reap_reason_name(r.reason));
-    values[7] = micros_interval(r.idle_for);
-    nulls[8] = r.xact_age < 0;
-    values[8] = micros_interval(r.xact_age);
-    nulls[9] = !show_query;
-    values[9] = CStringGetTextDatum(r.query);
-    values[10] = CStringGetTextDatum(core::reap_action_name(r.action));
-    tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+void put_reaped_row(Row& row, const core::ReapedRecord& r, bool show_query) {
+    const bool socket = r.client_addr[0] == '\0';
+    row.add(TimestampTzGetDatum(r.reaped_at))
+        .add(Int32GetDatum(r.pid))
+        .add(CStringGetTextDatum(r.application_name))
+        .add(CStringGetTextDatum(r.usename))
+        .add(CStringGetTextDatum(r.datname))
+        .add_or_null(socket, socket ? (Datum)0
+                                    : DirectFunctionCall1(inet_in, CStringGetDatum(r.client_addr)))
+        .add(CStringGetTextDatum(core::reap_reason_name(r.reason)))
+        .add(micros_interval(r.idle_for))
+        .add_or_null(r.xact_age < 0, micros_interval(r.xact_age))
+        .add_or_null(!show_query, CStringGetTextDatum(r.query))
+        .add(CStringGetTextDatum(core::reap_action_name(r.action)));
+    row.emit();
 }
 
 }  // namespace
@@ -241,7 +237,8 @@ PGPOOL_STATS_SQL_FUNCTION(pgpool_stats_reaped_1_0) {
     int32 n = reaped_log->copy(records, reaped_log->size());
     history_unlock();
     const bool show_query = has_privs_of_role(GetUserId(), ROLE_PG_READ_ALL_STATS);
-    for (int32 k = 0; k < n; ++k) put_reaped_row(rsinfo, records[k], show_query);
+    Row row(rsinfo);
+    for (int32 k = 0; k < n; ++k) put_reaped_row(row, records[k], show_query);
     return (Datum)0;
 }
 
@@ -263,6 +260,7 @@ PGPOOL_STATS_SQL_FUNCTION(pgpool_stats_reap_1_0) {
     core::ReapedRecord* records = nullptr;
     int32 n = reap_pass(req, &records);
     const bool show_query = has_privs_of_role(GetUserId(), ROLE_PG_READ_ALL_STATS);
-    for (int32 k = 0; k < n; ++k) put_reaped_row(rsinfo, records[k], show_query);
+    Row row(rsinfo);
+    for (int32 k = 0; k < n; ++k) put_reaped_row(row, records[k], show_query);
     return (Datum)0;
 }

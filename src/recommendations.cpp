@@ -160,6 +160,7 @@ PGPOOL_STATS_SQL_FUNCTION(pgpool_stats_recommend_1_0) {
     ReturnSetInfo* rsinfo = begin_rows(fcinfo, kColumns);
     const Observed o = observe(window_us);
     bool found = false;
+    Row row(rsinfo);
     for (int32 k = 0; k < o.live.ledger.n; ++k) {
         const core::ApplicationEntry& e = o.live.ledger.entries[k];
         if (is_other_row(o, k)) continue;
@@ -176,34 +177,29 @@ PGPOOL_STATS_SQL_FUNCTION(pgpool_stats_recommend_1_0) {
         char rationale[2048];
         core::write_rationale(r, target, rationale, sizeof rationale);
 
-        Datum values[kColumns];
-        bool nulls[kColumns];
-        memset(nulls, 0, sizeof nulls);
-        int c = 0;
-        values[c++] = CStringGetTextDatum(e.name);
-        values[c++] = micros_interval(o.now - o.from);
-        values[c++] = Int32GetDatum(ticks);
-        values[c++] = Int32GetDatum(r.instances);
-        values[c++] = Float8GetDatum(r.mean_active);
-        values[c++] = Float8GetDatum(r.p95_active);
-        values[c++] = Float8GetDatum(r.p99_active);
-        values[c++] = Int32GetDatum(r.peak_active);
-        values[c++] = Int32GetDatum(r.peak_connections);
-        values[c++] = Float8GetDatum(r.idle_in_transaction_share);
-        values[c++] = Float8GetDatum(r.connects_per_second);
-        values[c++] = Int32GetDatum(r.max_connections);
-        values[c++] = Int32GetDatum(r.reserved_connections);
-        values[c++] = Int32GetDatum(r.pool_size);
-        values[c++] = Int32GetDatum(r.max_overflow);
-        values[c++] = Int32GetDatum(r.pool_timeout_seconds);
-        nulls[c] = r.idle_in_transaction_timeout_seconds < 0;
-        values[c++] = micros_interval(static_cast<int64>(r.idle_in_transaction_timeout_seconds) *
-                                      USECS_PER_SEC);
-        values[c++] = PointerGetDatum(
-            construct_array(findings, n_findings, TEXTOID, -1, false, TYPALIGN_INT));
-        values[c++] = CStringGetTextDatum(rationale);
-        Assert(c == kColumns);
-        tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+        row.add(CStringGetTextDatum(e.name))
+            .add(micros_interval(o.now - o.from))
+            .add(Int32GetDatum(ticks))
+            .add(Int32GetDatum(r.instances))
+            .add(Float8GetDatum(r.mean_active))
+            .add(Float8GetDatum(r.p95_active))
+            .add(Float8GetDatum(r.p99_active))
+            .add(Int32GetDatum(r.peak_active))
+            .add(Int32GetDatum(r.peak_connections))
+            .add(Float8GetDatum(r.idle_in_transaction_share))
+            .add(Float8GetDatum(r.connects_per_second))
+            .add(Int32GetDatum(r.max_connections))
+            .add(Int32GetDatum(r.reserved_connections))
+            .add(Int32GetDatum(r.pool_size))
+            .add(Int32GetDatum(r.max_overflow))
+            .add(Int32GetDatum(r.pool_timeout_seconds))
+            .add_or_null(r.idle_in_transaction_timeout_seconds < 0,
+                         micros_interval(static_cast<int64>(r.idle_in_transaction_timeout_seconds) *
+                                         USECS_PER_SEC))
+            .add(PointerGetDatum(
+                construct_array(findings, n_findings, TEXTOID, -1, false, TYPALIGN_INT)))
+            .add(CStringGetTextDatum(rationale));
+        row.emit();
     }
     if (one && !found)
         ereport(

@@ -67,7 +67,6 @@ PGPOOL_STATS_SQL_FUNCTION(pgpool_stats_report_1_0) {
     if (window_us <= 0)
         ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("window must be positive"),
                         errhint("Use the span of history to draw, e.g. '1 hour'.")));
-    require_shared_memory();
     const Observed o = observe(window_us);
     const int32 rows = o.live.ledger.n;
     core::ReportPoint** points =

@@ -5,6 +5,7 @@
 extern "C" {
 #include "funcapi.h"
 #include "utils/timestamp.h"
+#include "utils/tuplestore.h"
 }
 
 #include <exception>
@@ -14,6 +15,8 @@ namespace pgpool_stats {
 Datum call_guarded(SqlFunctionBody body, FunctionCallInfo fcinfo, const char* sql_name) {
     // Static: filling it allocates nothing, so it cannot fail inside the catch.
     static char message[512];
+    // Every function of ours reads shared memory: one check, at the border.
+    require_shared_memory();
     try {
         return body(fcinfo);
     } catch (const std::exception& e) {
@@ -24,6 +27,31 @@ Datum call_guarded(SqlFunctionBody body, FunctionCallInfo fcinfo, const char* sq
     ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR),
                     errmsg("pgpool_stats: internal error in %s: %s", sql_name, message)));
     pg_unreachable();
+}
+
+Row::Row(ReturnSetInfo* rsinfo)
+    : rsinfo_(rsinfo),
+      values_(static_cast<Datum*>(palloc(sizeof(Datum) * rsinfo->setDesc->natts))),
+      nulls_(static_cast<bool*>(palloc(sizeof(bool) * rsinfo->setDesc->natts))),
+      columns_(rsinfo->setDesc->natts),
+      n_(0) {}
+
+Row& Row::add_or_null(bool is_null, Datum value) {
+    if (n_ >= columns_)
+        ereport(ERROR,
+                (errcode(ERRCODE_INTERNAL_ERROR),
+                 errmsg("pgpool_stats: a row has more values than its %d columns", columns_)));
+    nulls_[n_] = is_null;
+    values_[n_++] = is_null ? (Datum)0 : value;
+    return *this;
+}
+
+void Row::emit() {
+    if (n_ != columns_)
+        ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR),
+                        errmsg("pgpool_stats: a row has %d values for %d columns", n_, columns_)));
+    tuplestore_putvalues(rsinfo_->setResult, rsinfo_->setDesc, values_, nulls_);
+    n_ = 0;
 }
 
 int64 interval_micros(const Interval* iv) {
@@ -41,7 +69,6 @@ Datum micros_interval(int64 micros) {
 }
 
 ReturnSetInfo* begin_rows(FunctionCallInfo fcinfo, int columns) {
-    require_shared_memory();
     InitMaterializedSRF(fcinfo, 0);
     ReturnSetInfo* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
     if (rsinfo->setDesc->natts != columns)

@@ -1,10 +1,12 @@
 // The one border between SQL-callable functions and C++.
 //
 // Every SQL-callable symbol is declared with PGPOOL_STATS_SQL_FUNCTION, which
-// emits a tiny extern "C" shim that runs the C++ body inside a catch-all. A
-// C++ exception never reaches PostgreSQL: its message is copied into a static
-// buffer inside the catch, and ereport runs only after the catch has ended, so
-// no exception object is alive during the longjmp.
+// emits a tiny extern "C" shim that first checks that the library was
+// preloaded (one ERROR and hint for every function), then runs the C++ body
+// inside a catch-all. A C++ exception never reaches PostgreSQL: its message
+// is copied into a static buffer inside the catch, and ereport runs only
+// after the catch has ended, so no exception object is alive during the
+// longjmp.
 //
 // The body itself follows the shell's rule (shell.hpp): it may ereport, so it
 // holds no C++ object with a destructor.
@@ -24,9 +26,31 @@ using SqlFunctionBody = Datum (*)(FunctionCallInfo);
 
 Datum call_guarded(SqlFunctionBody body, FunctionCallInfo fcinfo, const char* sql_name);
 
-// The start of every set-returning function: shared memory present, a
-// tuplestore, and the SQL declaration agreeing with the library on columns.
+// The start of every set-returning function: a tuplestore, and the SQL
+// declaration agreeing with the library on columns. (call_guarded has
+// already checked that shared memory is there.)
 ReturnSetInfo* begin_rows(FunctionCallInfo fcinfo, int columns);
+
+// One result row of a set-returning function, its values counted as they
+// are added: a row with more or fewer values than the columns begin_rows()
+// checked is an ERROR on every build (an Assert fires only on servers built
+// with assertions, not Debian's). Trivially destructible, as the shell's
+// rule asks; emit() puts the row and starts the next one.
+class Row {
+public:
+    explicit Row(ReturnSetInfo* rsinfo);
+    Row& add(Datum value) { return add_or_null(false, value); }
+    // NULL when is_null (value is then ignored).
+    Row& add_or_null(bool is_null, Datum value);
+    void emit();
+
+private:
+    ReturnSetInfo* rsinfo_;
+    Datum* values_;
+    bool* nulls_;
+    int columns_;
+    int n_;
+};
 
 // An interval as microseconds, a month counted as 30 days as PostgreSQL's
 // own interval comparisons do; saturated at the int64 range, so an absurd

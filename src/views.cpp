@@ -21,15 +21,6 @@ extern "C" {
 
 using namespace pgpool_stats;
 
-namespace {
-
-Datum timestamp_or_null(int64 ts, bool* isnull) {
-    *isnull = ts == 0;
-    return TimestampTzGetDatum(ts);
-}
-
-}  // namespace
-
 namespace pgpool_stats {
 
 LedgerCopy copy_ledger() {
@@ -78,50 +69,42 @@ PGPOOL_STATS_SQL_FUNCTION(pgpool_stats_applications_1_0) {
     ReturnSetInfo* rsinfo = begin_rows(fcinfo, kColumns);
 
     LiveApplications live = live_applications();
+    Row row(rsinfo);
     for (int32 k = 0; k < live.ledger.n; ++k) {
         const core::ApplicationEntry& e = live.ledger.entries[k];
         const core::Census& now = live.census[k];
-        Datum values[kColumns];
-        bool nulls[kColumns];
-        memset(nulls, 0, sizeof nulls);
         const bool capped = e.has_budget && e.budget.capped();
         const bool has_utilization = capped && e.budget.max_connections > 0;
-        int c = 0;
-        values[c++] = CStringGetTextDatum(e.name);
-        values[c++] = Int32GetDatum(e.connections);
-        values[c++] = Int32GetDatum(now.active);
-        values[c++] = Int32GetDatum(now.idle);
-        values[c++] = Int32GetDatum(now.idle_in_transaction);
-        values[c++] = Int32GetDatum(now.waiting);
-        values[c++] = Int32GetDatum(e.admission_waiting);
-        values[c++] = Int32GetDatum(now.instances);
-        nulls[c] = !capped;
-        values[c++] = Int32GetDatum(e.budget.max_connections);
-        nulls[c] = !e.has_budget;
-        values[c++] = Int32GetDatum(e.budget.reserved_connections);
-        nulls[c] = !e.has_budget;
-        values[c++] = CStringGetTextDatum(core::mode_name(e.budget.mode));
-        nulls[c] = !has_utilization;
-        values[c++] = Float8GetDatum(
-            has_utilization ? static_cast<double>(e.connections) / e.budget.max_connections : 0.0);
-        values[c++] = Int32GetDatum(e.peak_connections);
-        values[c++] = Int32GetDatum(std::max(e.peak_active, now.active));
-        values[c++] = Int64GetDatum(e.admitted);
-        values[c++] = Int64GetDatum(e.rejected);
-        values[c++] = Int64GetDatum(e.would_reject);
-        values[c++] = Int64GetDatum(e.reaped);
-        values[c++] = Float8GetDatum(core::connects_per_second(e, live.ledger.copied_at));
-        nulls[c] = e.sessions_ended == 0;
-        values[c++] =
-            Float8GetDatum(e.sessions_ended == 0 ? 0.0
-                                                 : static_cast<double>(e.session_micros_total) /
-                                                       e.sessions_ended / 1e6);
-        values[c] = timestamp_or_null(e.last_rejected_at, &nulls[c]);
-        ++c;
-        values[c] = timestamp_or_null(e.stats_reset_at, &nulls[c]);
-        ++c;
-        Assert(c == kColumns);
-        tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+        row.add(CStringGetTextDatum(e.name))
+            .add(Int32GetDatum(e.connections))
+            .add(Int32GetDatum(now.active))
+            .add(Int32GetDatum(now.idle))
+            .add(Int32GetDatum(now.idle_in_transaction))
+            .add(Int32GetDatum(now.waiting))
+            .add(Int32GetDatum(e.admission_waiting))
+            .add(Int32GetDatum(now.instances))
+            .add_or_null(!capped, Int32GetDatum(e.budget.max_connections))
+            .add_or_null(!e.has_budget, Int32GetDatum(e.budget.reserved_connections))
+            .add_or_null(!e.has_budget, CStringGetTextDatum(core::mode_name(e.budget.mode)))
+            .add_or_null(!has_utilization,
+                         Float8GetDatum(has_utilization ? static_cast<double>(e.connections) /
+                                                              e.budget.max_connections
+                                                        : 0.0))
+            .add(Int32GetDatum(e.peak_connections))
+            .add(Int32GetDatum(std::max(e.peak_active, now.active)))
+            .add(Int64GetDatum(e.admitted))
+            .add(Int64GetDatum(e.rejected))
+            .add(Int64GetDatum(e.would_reject))
+            .add(Int64GetDatum(e.reaped))
+            .add(Float8GetDatum(core::connects_per_second(e, live.ledger.copied_at)))
+            .add_or_null(
+                e.sessions_ended == 0,
+                Float8GetDatum(e.sessions_ended == 0 ? 0.0
+                                                     : static_cast<double>(e.session_micros_total) /
+                                                           e.sessions_ended / 1e6))
+            .add_or_null(e.last_rejected_at == 0, TimestampTzGetDatum(e.last_rejected_at))
+            .add_or_null(e.stats_reset_at == 0, TimestampTzGetDatum(e.stats_reset_at));
+        row.emit();
     }
     return (Datum)0;
 }
@@ -129,7 +112,6 @@ PGPOOL_STATS_SQL_FUNCTION(pgpool_stats_applications_1_0) {
 // pgpool_stats.reset(application_name DEFAULT NULL): zero counters, peaks and
 // history of one application, or of all.
 PGPOOL_STATS_SQL_FUNCTION(pgpool_stats_reset_1_0) {
-    require_shared_memory();
     TimestampTz now = GetCurrentTimestamp();
     if (PG_ARGISNULL(0)) {
         ledger_lock_exclusive();
@@ -161,35 +143,30 @@ namespace {
 
 // The capacity row: 1.0's eleven columns, and 1.1's two more (waiting logins
 // and reservations beyond capacity) when the SQL declares them.
+constexpr int kColumns1_0 = 11;
+constexpr int kColumns1_1 = 13;
 Datum capacity_row(FunctionCallInfo fcinfo, int columns) {
-    constexpr int kMaxColumns = 13;
     ReturnSetInfo* rsinfo = begin_rows(fcinfo, columns);
 
     ledger_lock_shared();
     core::CapacityFigures f = ledger->capacity_figures();
     ledger_unlock();
 
-    Datum values[kMaxColumns];
-    bool nulls[kMaxColumns];
-    memset(nulls, 0, sizeof nulls);
-    int c = 0;
-    values[c++] = Int32GetDatum(MaxConnections);
-    values[c++] = Int32GetDatum(compat::superuser_reserved_connections());
-    values[c++] = Int32GetDatum(f.capacity);
-    values[c++] = Int32GetDatum(f.connections);
-    values[c++] = Int64GetDatum(f.reserved_total);
-    values[c++] = Int64GetDatum(f.reserved_unused);
-    values[c++] = Int64GetDatum(f.free_unreserved);
-    values[c++] = Int64GetDatum(f.budget_total);
-    values[c++] = Int64GetDatum(f.overcommit());
-    values[c++] = Int32GetDatum(f.applications_tracked);
-    values[c++] = Int32GetDatum(f.applications_max);
-    if (columns > c) {
-        values[c++] = Int32GetDatum(f.admission_waiting);
-        values[c++] = Int64GetDatum(f.reserved_over_capacity());
-    }
-    Assert(c == columns);
-    tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+    Row row(rsinfo);
+    row.add(Int32GetDatum(MaxConnections))
+        .add(Int32GetDatum(compat::superuser_reserved_connections()))
+        .add(Int32GetDatum(f.capacity))
+        .add(Int32GetDatum(f.connections))
+        .add(Int64GetDatum(f.reserved_total))
+        .add(Int64GetDatum(f.reserved_unused))
+        .add(Int64GetDatum(f.free_unreserved))
+        .add(Int64GetDatum(f.budget_total))
+        .add(Int64GetDatum(f.overcommit()))
+        .add(Int32GetDatum(f.applications_tracked))
+        .add(Int32GetDatum(f.applications_max));
+    if (columns == kColumns1_1)
+        row.add(Int32GetDatum(f.admission_waiting)).add(Int64GetDatum(f.reserved_over_capacity()));
+    row.emit();
     return (Datum)0;
 }
 
@@ -197,11 +174,11 @@ Datum capacity_row(FunctionCallInfo fcinfo, int columns) {
 
 // Serves pgpool_stats 1.0's SQL until ALTER EXTENSION ... UPDATE.
 PGPOOL_STATS_SQL_FUNCTION(pgpool_stats_capacity_1_0) {
-    return capacity_row(fcinfo, 11);
+    return capacity_row(fcinfo, kColumns1_0);
 }
 
 PGPOOL_STATS_SQL_FUNCTION(pgpool_stats_capacity_1_1) {
-    return capacity_row(fcinfo, 13);
+    return capacity_row(fcinfo, kColumns1_1);
 }
 
 namespace pgpool_stats {
@@ -244,30 +221,24 @@ PGPOOL_STATS_SQL_FUNCTION(pgpool_stats_history_1_0) {
     HistoryNames names = history_names(copy);
     const int64 fine_from = h.n_samples > 0 ? h.samples[0].sample_time : PG_INT64_MAX;
 
-    Datum values[kColumns];
-    bool nulls[kColumns];
-    memset(nulls, 0, sizeof nulls);
+    Row row(rsinfo);
     for (int32 k = 0; k < h.n_minutes; ++k) {
         const core::HistoryMinute& r = h.minutes[k];
         const char* name = names.name_of(r.entry, r.incarnation);
         if (name == nullptr || r.minute + USECS_PER_MINUTE > fine_from) continue;
-        values[0] = TimestampTzGetDatum(r.minute);
-        values[1] = CStringGetTextDatum(name);
-        for (int g = 0; g < core::kGauges; ++g) values[2 + g] = Int32GetDatum(r.max[g]);
-        values[8] = Int64GetDatum(r.rejected);
-        values[9] = CStringGetTextDatum("minute");
-        tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+        row.add(TimestampTzGetDatum(r.minute)).add(CStringGetTextDatum(name));
+        for (int g = 0; g < core::kGauges; ++g) row.add(Int32GetDatum(r.max[g]));
+        row.add(Int64GetDatum(r.rejected)).add(CStringGetTextDatum("minute"));
+        row.emit();
     }
     for (int32 k = 0; k < h.n_samples; ++k) {
         const core::HistorySample& s = h.samples[k];
         const char* name = names.name_of(s.entry, s.incarnation);
         if (name == nullptr) continue;
-        values[0] = TimestampTzGetDatum(s.sample_time);
-        values[1] = CStringGetTextDatum(name);
-        for (int g = 0; g < core::kGauges; ++g) values[2 + g] = Int32GetDatum(s.gauge[g]);
-        values[8] = Int64GetDatum(s.rejected);
-        values[9] = CStringGetTextDatum("sample");
-        tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+        row.add(TimestampTzGetDatum(s.sample_time)).add(CStringGetTextDatum(name));
+        for (int g = 0; g < core::kGauges; ++g) row.add(Int32GetDatum(s.gauge[g]));
+        row.add(Int64GetDatum(s.rejected)).add(CStringGetTextDatum("sample"));
+        row.emit();
     }
     return (Datum)0;
 }
@@ -280,32 +251,26 @@ PGPOOL_STATS_SQL_FUNCTION(pgpool_stats_history_minutes_1_0) {
     HistoryCopy h = copy_history();
     LedgerCopy copy = copy_ledger();
     HistoryNames names = history_names(copy);
-    Datum values[kColumns];
-    bool nulls[kColumns];
-    memset(nulls, 0, sizeof nulls);
+    Row row(rsinfo);
     for (int32 k = 0; k < h.n_minutes; ++k) {
         const core::HistoryMinute& r = h.minutes[k];
         const char* name = names.name_of(r.entry, r.incarnation);
         if (name == nullptr) continue;
-        int c = 0;
-        values[c++] = TimestampTzGetDatum(r.minute);
-        values[c++] = CStringGetTextDatum(name);
-        values[c++] = Int32GetDatum(r.samples);
-        for (int g = 0; g < core::kGauges; ++g) {
-            values[c++] = Int32GetDatum(r.min[g]);
-            values[c++] = Float8GetDatum(r.mean(g));
-            values[c++] = Int32GetDatum(r.max[g]);
-        }
-        values[c++] = Int64GetDatum(r.rejected);
-        Assert(c == kColumns);
-        tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+        row.add(TimestampTzGetDatum(r.minute))
+            .add(CStringGetTextDatum(name))
+            .add(Int32GetDatum(r.samples));
+        for (int g = 0; g < core::kGauges; ++g)
+            row.add(Int32GetDatum(r.min[g]))
+                .add(Float8GetDatum(r.mean(g)))
+                .add(Int32GetDatum(r.max[g]));
+        row.add(Int64GetDatum(r.rejected));
+        row.emit();
     }
     return (Datum)0;
 }
 
 // pgpool_stats.metrics(): Prometheus text exposition (see core/prometheus.hpp).
 PGPOOL_STATS_SQL_FUNCTION(pgpool_stats_metrics_1_0) {
-    require_shared_memory();
     LiveApplications live = live_applications();
     core::MetricsInput in{};
     in.entries = live.ledger.entries;
