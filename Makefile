@@ -19,9 +19,9 @@ PGFILEDESC  = "pgpool_stats - connection budgets per application"
 CORE_OBJS   = src/core/admission.o src/core/ledger.o src/core/census.o src/core/history.o \
               src/core/prometheus.o src/core/dump.o src/core/reaper.o src/core/recommender.o \
               src/core/pool_config.o src/core/report.o src/core/wait_queue.o
-SHELL_OBJS  = src/pgpool_stats.o src/ledger_shmem.o src/admission_hook.o src/budget_sync.o \
+SHELL_OBJS  = src/pgpool_stats.o src/shared_memory.o src/admission_hook.o src/budget_sync.o \
               src/backend_states.o src/dump_file.o src/worker.o src/views.o src/sql_boundary.o \
-              src/reaper.o src/recommendations.o src/report.o
+              src/reaper.o src/observed.o src/recommendations.o src/report.o
 OBJS        = $(SHELL_OBJS) $(CORE_OBJS)
 
 # pg_regress suites (tools/test runs them on a temporary instance with the

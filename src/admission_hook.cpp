@@ -17,6 +17,8 @@
 #include <algorithm>
 
 #include "compat.hpp"
+#include "gucs.hpp"
+#include "shared_memory.hpp"
 #include "shell.hpp"
 
 extern "C" {

@@ -10,6 +10,7 @@
 // PostgreSQL's changecount protocol, as pg_stat_activity reads them.
 
 #include "compat.hpp"
+#include "shared_memory.hpp"
 #include "shell.hpp"
 
 extern "C" {

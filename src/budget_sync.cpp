@@ -25,6 +25,8 @@
 // triggers check that they fire on that same relation. See docs/security.md.
 
 #include "compat.hpp"
+#include "gucs.hpp"
+#include "shared_memory.hpp"
 #include "shell.hpp"
 #include "sql_boundary.hpp"
 

@@ -6,6 +6,8 @@
 // The shape follows pg_stat_statements' dump.
 
 #include "core/dump.hpp"
+#include "gucs.hpp"
+#include "shared_memory.hpp"
 #include "shell.hpp"
 
 extern "C" {

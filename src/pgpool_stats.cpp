@@ -2,6 +2,8 @@
 // admission hook and registers the worker. Nothing else happens at load.
 
 #include "compat.hpp"
+#include "gucs.hpp"
+#include "shared_memory.hpp"
 #include "shell.hpp"
 
 extern "C" {

@@ -18,6 +18,8 @@
 #include <signal.h>
 
 #include "compat.hpp"
+#include "gucs.hpp"
+#include "shared_memory.hpp"
 #include "shell.hpp"
 #include "sql_boundary.hpp"
 

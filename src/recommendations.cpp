@@ -11,8 +11,8 @@
 #include <cmath>
 
 #include "core/pool_config.hpp"
-#include "core/recommender.hpp"
-#include "shell.hpp"
+#include "recommendations.hpp"
+#include "gucs.hpp"
 #include "sql_boundary.hpp"
 
 extern "C" {
@@ -94,23 +94,6 @@ int32 instances_argument(FunctionCallInfo fcinfo, int arg) {
 }  // namespace
 
 namespace pgpool_stats {
-
-Observed observe(int64 window_us) {
-    Observed o;
-    o.history = copy_history();
-    o.live = live_applications();
-    o.names = history_names(o.live.ledger);
-    o.now = GetCurrentTimestamp();
-    history_lock_shared();
-    const TimestampTz oldest = history->oldest(o.now);
-    history_unlock();
-    o.from = std::max(oldest, o.now - window_us);
-    return o;
-}
-
-bool is_other_row(const Observed& o, int32 k) {
-    return o.live.ledger.numbers[k] == core::kOtherEntry;
-}
 
 core::Recommendation recommend_row(const Observed& o, int32 k, int32 instances, double target,
                                    int32* ticks) {

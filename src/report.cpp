@@ -4,7 +4,8 @@
 #include <algorithm>
 
 #include "core/report.hpp"
-#include "shell.hpp"
+#include "gucs.hpp"
+#include "recommendations.hpp"
 #include "sql_boundary.hpp"
 
 extern "C" {

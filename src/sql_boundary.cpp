@@ -1,6 +1,6 @@
 #include "sql_boundary.hpp"
 
-#include "shell.hpp"
+#include "shared_memory.hpp"
 
 extern "C" {
 #include "funcapi.h"

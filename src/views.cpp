@@ -7,7 +7,8 @@
 
 #include "core/prometheus.hpp"
 #include "compat.hpp"
-#include "shell.hpp"
+#include "shared_memory.hpp"
+#include "observed.hpp"
 #include "sql_boundary.hpp"
 
 extern "C" {
@@ -20,49 +21,6 @@ extern "C" {
 }
 
 using namespace pgpool_stats;
-
-namespace pgpool_stats {
-
-LedgerCopy copy_ledger() {
-    // Memory for the entries in use (not for max_applications of them, up to
-    // 80 MB), allocated without the lock held; again if more arrived meanwhile.
-    LedgerCopy copy;
-    for (int32 room = 0;;) {
-        ledger_lock_shared();
-        const int32 in_use = ledger->max_applications() - ledger->free_entries() + 1;
-        if (room >= in_use) {
-            copy.n = ledger->copy_entries(copy.entries, copy.numbers, room);
-            copy.capacity = ledger->capacity_figures();
-            ledger_unlock();
-            break;
-        }
-        ledger_unlock();
-        room = in_use + 16;
-        copy.entries =
-            static_cast<core::ApplicationEntry*>(palloc(sizeof(core::ApplicationEntry) * room));
-        copy.numbers = static_cast<int32*>(palloc(sizeof(int32) * room));
-    }
-    copy.copied_at = GetCurrentTimestamp();
-    return copy;
-}
-
-LiveApplications live_applications() {
-    core::SessionObservation* observations = static_cast<core::SessionObservation*>(
-        palloc(sizeof(core::SessionObservation) * MaxBackends));
-    const int32 observed = observe_sessions(observations);
-    core::EntryCensus* rows =
-        static_cast<core::EntryCensus*>(palloc(sizeof(core::EntryCensus) * Max(observed, 1)));
-    const int32 n_rows = core::take_census(observations, observed, rows);
-
-    LiveApplications live;
-    live.ledger = copy_ledger();
-    live.census = static_cast<core::Census*>(palloc(sizeof(core::Census) * Max(live.ledger.n, 1)));
-    for (int32 k = 0; k < live.ledger.n; ++k)
-        live.census[k] = core::census_of(rows, n_rows, live.ledger.numbers[k]);
-    return live;
-}
-
-}  // namespace pgpool_stats
 
 PGPOOL_STATS_SQL_FUNCTION(pgpool_stats_applications_1_0) {
     constexpr int kColumns = 22;
@@ -180,33 +138,6 @@ PGPOOL_STATS_SQL_FUNCTION(pgpool_stats_capacity_1_0) {
 PGPOOL_STATS_SQL_FUNCTION(pgpool_stats_capacity_1_1) {
     return capacity_row(fcinfo, kColumns1_1);
 }
-
-namespace pgpool_stats {
-
-HistoryNames history_names(const LedgerCopy& copy) {
-    HistoryNames names;
-    names.ledger = &copy;
-    names.entries = ledger->max_applications() + 1;
-    names.row_of_entry = static_cast<int32*>(palloc(sizeof(int32) * names.entries));
-    for (int32 e = 0; e < names.entries; ++e) names.row_of_entry[e] = -1;
-    for (int32 k = 0; k < copy.n; ++k) names.row_of_entry[copy.numbers[k]] = k;
-    return names;
-}
-
-HistoryCopy copy_history() {
-    HistoryCopy c;
-    c.samples = static_cast<core::HistorySample*>(
-        palloc_extended(sizeof(core::HistorySample) * history->sample_capacity(), MCXT_ALLOC_HUGE));
-    c.minutes = static_cast<core::HistoryMinute*>(
-        palloc_extended(sizeof(core::HistoryMinute) * history->minute_capacity(), MCXT_ALLOC_HUGE));
-    history_lock_shared();
-    c.n_samples = history->copy_samples(c.samples, history->sample_capacity());
-    c.n_minutes = history->copy_minutes(c.minutes, history->minute_capacity());
-    history_unlock();
-    return c;
-}
-
-}  // namespace pgpool_stats
 
 // pgpool_stats.history: fine samples for the recent past, preceded by minute
 // rows for what is older than the oldest fine sample. In a minute row each

@@ -12,6 +12,8 @@
 
 #include <algorithm>
 
+#include "gucs.hpp"
+#include "shared_memory.hpp"
 #include "shell.hpp"
 
 extern "C" {

@@ -62,6 +62,8 @@
 // ledger starts empty with every other session gone: that is the reset.
 
 #include "compat.hpp"
+#include "gucs.hpp"
+#include "shared_memory.hpp"
 #include "shell.hpp"
 
 extern "C" {

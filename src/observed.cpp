@@ -1,0 +1,100 @@
+// The observed layer (observed.hpp): each copy is taken under the lock that
+// protects it, held SHARED only for the memcpy, and used after releasing it.
+
+#include "observed.hpp"
+
+#include <algorithm>
+
+#include "shared_memory.hpp"
+#include "shell.hpp"
+#include "shared_memory.hpp"
+#include "shell.hpp"
+
+extern "C" {
+#include "miscadmin.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+}
+
+namespace pgpool_stats {
+
+LedgerCopy copy_ledger() {
+    // Memory for the entries in use (not for max_applications of them, up to
+    // 80 MB), allocated without the lock held; again if more arrived meanwhile.
+    LedgerCopy copy;
+    for (int32 room = 0;;) {
+        ledger_lock_shared();
+        const int32 in_use = ledger->max_applications() - ledger->free_entries() + 1;
+        if (room >= in_use) {
+            copy.n = ledger->copy_entries(copy.entries, copy.numbers, room);
+            copy.capacity = ledger->capacity_figures();
+            ledger_unlock();
+            break;
+        }
+        ledger_unlock();
+        room = in_use + 16;
+        copy.entries =
+            static_cast<core::ApplicationEntry*>(palloc(sizeof(core::ApplicationEntry) * room));
+        copy.numbers = static_cast<int32*>(palloc(sizeof(int32) * room));
+    }
+    copy.copied_at = GetCurrentTimestamp();
+    return copy;
+}
+
+LiveApplications live_applications() {
+    core::SessionObservation* observations = static_cast<core::SessionObservation*>(
+        palloc(sizeof(core::SessionObservation) * MaxBackends));
+    const int32 observed = observe_sessions(observations);
+    core::EntryCensus* rows =
+        static_cast<core::EntryCensus*>(palloc(sizeof(core::EntryCensus) * Max(observed, 1)));
+    const int32 n_rows = core::take_census(observations, observed, rows);
+
+    LiveApplications live;
+    live.ledger = copy_ledger();
+    live.census = static_cast<core::Census*>(palloc(sizeof(core::Census) * Max(live.ledger.n, 1)));
+    for (int32 k = 0; k < live.ledger.n; ++k)
+        live.census[k] = core::census_of(rows, n_rows, live.ledger.numbers[k]);
+    return live;
+}
+
+HistoryNames history_names(const LedgerCopy& copy) {
+    HistoryNames names;
+    names.entries = copy.entries;
+    names.n_entries = ledger->max_applications() + 1;
+    names.row_of_entry = static_cast<int32*>(palloc(sizeof(int32) * names.n_entries));
+    for (int32 e = 0; e < names.n_entries; ++e) names.row_of_entry[e] = -1;
+    for (int32 k = 0; k < copy.n; ++k) names.row_of_entry[copy.numbers[k]] = k;
+    return names;
+}
+
+HistoryCopy copy_history() {
+    HistoryCopy c;
+    c.samples = static_cast<core::HistorySample*>(
+        palloc_extended(sizeof(core::HistorySample) * history->sample_capacity(), MCXT_ALLOC_HUGE));
+    c.minutes = static_cast<core::HistoryMinute*>(
+        palloc_extended(sizeof(core::HistoryMinute) * history->minute_capacity(), MCXT_ALLOC_HUGE));
+    history_lock_shared();
+    c.n_samples = history->copy_samples(c.samples, history->sample_capacity());
+    c.n_minutes = history->copy_minutes(c.minutes, history->minute_capacity());
+    history_unlock();
+    return c;
+}
+
+Observed observe(int64 window_us) {
+    Observed o;
+    o.history = copy_history();
+    o.live = live_applications();
+    o.names = history_names(o.live.ledger);
+    o.now = GetCurrentTimestamp();
+    history_lock_shared();
+    const TimestampTz oldest = history->oldest(o.now);
+    history_unlock();
+    o.from = std::max(oldest, o.now - window_us);
+    return o;
+}
+
+bool is_other_row(const Observed& o, int32 k) {
+    return o.live.ledger.numbers[k] == core::kOtherEntry;
+}
+
+}  // namespace pgpool_stats
