@@ -10,6 +10,11 @@
 #                             with assertions (the matrix, below)
 #   tools/test.sh unit tap    only those suites (unit, regress, tap, package,
 #                             status_size), on one server
+#   tools/test.sh --fast      the developer's loop: unit, regress, tap and
+#                             status_size on one server, without the slow
+#                             parts (SLOW_TAP below, the package, the matrix);
+#                             the summary lists them as not run. With suites
+#                             named, it only leaves SLOW_TAP out of tap
 #   PG_CONFIG=/var/cache/pgpool_stats/postgresql-17.11-.../bin/pg_config tools/test.sh
 #                             against that server only (tools/build_postgres.sh
 #                             builds 16, 17, 18 and prints their pg_config);
@@ -20,9 +25,7 @@
 # 15's suites run. PGPOOL_STATS_MAJORS picks them (default "16 17 18-cassert":
 # 18 runs with PostgreSQL's assertions on, which checks more than a plain 18;
 # "18" is also known). On them TAP runs every file but those named in
-# PGPOOL_STATS_MATRIX_TAP_SKIP (default: the soak, which checks long-running
-# stability rather than a major's API, and the Chromium rendering of the
-# report, which does not depend on the server), to keep CI under its hour.
+# PGPOOL_STATS_MATRIX_TAP_SKIP (default: SLOW_TAP), to keep CI under its hour.
 # Without the PostgreSQL sources the matrix is reported as not run (never as
 # passed), saying where to get them.
 #
@@ -38,13 +41,46 @@ cd "$(dirname "$0")/.."
 explicit_server=${PG_CONFIG:+1}
 source tools/lib.sh
 
-suites=("$@")
+# The slow TAP files, by name without .pl: the soak (3 minutes of mixed load;
+# it checks long-running stability rather than a major's API) and the report
+# rendered in Chromium (which does not depend on the server). --fast leaves
+# them out, and so does the matrix.
+SLOW_TAP="016_soak 022_report"
+
+fast=0 suites=()
+for arg in "$@"; do
+    if [[ $arg == --fast ]]; then fast=1; else suites+=("$arg"); fi
+done
 matrix=0
+# What --fast leaves out, for the summary: never counted as passed.
+skipped=() skipped_tap=()
 if ((${#suites[@]} == 0)); then
     suites=(unit regress tap status_size)
     # The Debian package builds for Debian's server only.
-    [[ $PG_CONFIG == "$SYSTEM_PG_CONFIG" ]] && suites+=(package)
-    [[ -n $explicit_server ]] || matrix=1
+    if [[ $PG_CONFIG == "$SYSTEM_PG_CONFIG" ]]; then
+        if ((fast)); then skipped+=(package); else suites+=(package); fi
+    fi
+    if [[ -z $explicit_server ]]; then
+        if ((fast)); then
+            read -r -a fast_majors <<<"${PGPOOL_STATS_MAJORS-16 17 18-cassert}"
+            skipped+=("${fast_majors[@]/#/PostgreSQL-}")
+        else
+            matrix=1
+        fi
+    fi
+fi
+# TAP files but those of SKIP (names without .pl), as a TAP_FILES value.
+tap_files_without() {
+    local f files=()
+    for f in test/tap/t/*.pl; do
+        [[ " $1 " == *" $(basename "$f" .pl) "* ]] || files+=("$f")
+    done
+    echo "${files[*]}"
+}
+# An explicit TAP_FILES is run as given.
+if ((fast)) && [[ -z ${TAP_FILES:-} && " ${suites[*]} " == *" tap "* ]]; then
+    TAP_FILES=$(tap_files_without "$SLOW_TAP")
+    read -r -a skipped_tap <<<"$SLOW_TAP"
 fi
 
 bash tools/deps.sh || exit 1
@@ -52,6 +88,10 @@ build_and_install || { echo "build failed"; exit 1; }
 scratch=$(make_scratch_dir test)
 echo "Scratch folder (logs, clusters): $scratch"
 echo "Server: $("$PG_CONFIG" --version) ($PG_CONFIG)"
+if ((fast)); then
+    fast_not_run=("${skipped[@]}" "${skipped_tap[@]/#/TAP-}")
+    echo "--fast: not running ${fast_not_run[*]}"
+fi
 
 run_unit() {
     make -s WERROR=1 unit
@@ -162,11 +202,8 @@ if ((${#majors[@]})); then
     wait "$build_pid"
     echo "---- waited $((SECONDS - started)) s for the builds"
     cat "$build_log"
-    skip=${PGPOOL_STATS_MATRIX_TAP_SKIP-016_soak 022_report}
-    tap_files=()
-    for f in test/tap/t/*.pl; do
-        [[ " $skip " == *" $(basename "$f" .pl) "* ]] || tap_files+=("$f")
-    done
+    skip=${PGPOOL_STATS_MATRIX_TAP_SKIP-$SLOW_TAP}
+    tap_files=$(tap_files_without "$skip")
     for major in "${majors[@]}"; do
         if ! pg_config=$(bash tools/build_postgres.sh --pg-config "$major" 2>/dev/null); then
             if grep -q "no PostgreSQL sources" "$build_log"; then
@@ -178,7 +215,7 @@ if ((${#majors[@]})); then
         fi
         echo "==== PostgreSQL $major: regress tap status_size (TAP without: $skip) ===="
         started=$SECONDS
-        if PG_CONFIG=$pg_config TAP_FILES="${tap_files[*]}" bash tools/test.sh regress tap status_size; then
+        if PG_CONFIG=$pg_config TAP_FILES="$tap_files" bash tools/test.sh regress tap status_size; then
             passed=$((passed + 1))
         else
             failed=$((failed + 1)); failed_names+=("PostgreSQL-$major")
@@ -191,5 +228,8 @@ fi
 
 ((failed)) && echo "Failed suites: ${failed_names[*]}"
 ((${#not_run[@]})) && echo "NOT RUN (no PostgreSQL sources; $build_log says where to get them): PostgreSQL ${not_run[*]}"
-echo "suites: $passed passed, $failed failed, ${#not_run[@]} not run"
+((${#skipped[@]})) && echo "NOT RUN (--fast): ${skipped[*]}"
+((${#skipped_tap[@]})) && echo "NOT RUN (--fast): TAP ${skipped_tap[*]} (the tap suite ran without them)"
+echo "suites: $passed passed${skipped_tap:+ (tap without ${skipped_tap[*]})}, $failed failed," \
+    "$((${#not_run[@]} + ${#skipped[@]})) not run"
 ((failed == 0))

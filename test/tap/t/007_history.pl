@@ -30,9 +30,13 @@ wait_until($node, q{SELECT sum(connections) = 5 FROM pgpool_stats.applications
     'hist holds 3 sessions, the fillers one each');
 
 # Rate: over a measured window, one row per 100ms for an application with sessions.
-sleep 0.5;
+# The window opens once the sampler has seen the 3 sessions (its newest sample
+# of hist shows them), so that every sample inside it shows them too.
+$node->poll_query_until('postgres', q{SELECT connections = 3 FROM pgpool_stats.history
+                                      WHERE application_name = 'hist' AND resolution = 'sample'
+                                      ORDER BY sample_time DESC LIMIT 1});
 my $t0 = $node->safe_psql('postgres', 'SELECT now()');
-sleep 3;
+sleep 3;  # the measured window itself: the samples taken in it are counted
 my $t1 = $node->safe_psql('postgres', 'SELECT now()');
 my ($rows, $seconds) = split /\|/, $node->safe_psql('postgres', qq{
     SELECT count(*), extract(epoch FROM '$t1'::timestamptz - '$t0'::timestamptz)

@@ -49,7 +49,7 @@ open_session('watch', 'watched', 'app', "BEGIN;\nSELECT 1;\n");
 open_session('idle', 'idler', 'app', "SELECT 1;\n");
 in_transaction('leaky');
 
-sleep 1;
+sleep 1;  # half its timeout: the session must live through this span
 is(alive('leaky', 'app'), '2', 'before its 2 s timeout the idle-in-transaction session lives');
 wait_until($node, q{SELECT count(*) = 1 FROM pg_stat_activity WHERE application_name = 'leaky' AND usename = 'app'},
     'after the timeout it is terminated');
@@ -71,8 +71,13 @@ like($leak->{err}, qr/FATAL:  25P03: terminating connection: idle in transaction
 wait_until($node, q{SELECT count(*) = 1 FROM pg_stat_activity WHERE application_name = 'leaky' AND usename = 'app' AND state = 'idle'},
     'the busy session of the same application survived and is idle now');
 
-# Monitor mode: recorded once, not terminated.
-sleep 1.5;
+# Monitor mode: recorded once, not terminated. Wait for the record and for
+# samples of 'watched' at least 1.5 s after it: the reaper passes that follow
+# those samples must neither record it again nor terminate it.
+$node->poll_query_until('postgres', q{
+    SELECT (SELECT max(sample_time) FROM pgpool_stats.history
+            WHERE application_name = 'watched' AND resolution = 'sample')
+         > (SELECT min(reaped_at) FROM pgpool_stats.reaped WHERE application_name = 'watched') + interval '1.5 s'});
 is(alive('watched', 'app'), '1', 'monitor mode: the session lives');
 is($node->safe_psql('postgres', q{SELECT count(*) || '/' || min(action) || '/' || min(reason) FROM pgpool_stats.reaped
                                   WHERE application_name = 'watched'}), '1/would_terminate/idle_in_transaction',
@@ -123,7 +128,7 @@ $node->safe_psql('postgres', q{ALTER SYSTEM SET pgpool_stats.reap = off; SELECT 
 wait_until($node, q{SELECT current_setting('pgpool_stats.reap') = 'off'}, 'reap = off is in effect');
 open_session('spared', 'leaky', 'app', "BEGIN;\nSELECT 1;\n");
 in_transaction('leaky');
-sleep 3;
+sleep 3;  # past its 2 s timeout: with reap on, the reaper would have terminated it by now
 is($node->safe_psql('postgres', q{SELECT count(*) FROM pg_stat_activity WHERE application_name = 'leaky' AND state = 'idle in transaction' AND usename = 'app'}),
     '1', 'with pgpool_stats.reap off nothing is terminated');
 

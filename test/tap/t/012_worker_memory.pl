@@ -13,9 +13,19 @@ use PgpoolStatsTest;
 
 my $node = pgpool_node('memory', "pgpool_stats.sample_interval = '10ms'\n");
 $node->safe_psql('postgres', q{SELECT pgpool_stats.set_budget('api', 5, idle_in_transaction_timeout => '1 hour')});
-sleep 3;  # caches warm after the first reloads
+$node->poll_query_until('postgres', q{SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'pgpool_stats'})
+    or die 'the pgpool_stats worker did not start';
+# Spans of time, not waits for an event: this test measures the worker's
+# memory across many of its loops (a sample and a reaper pass every 10 ms).
+sleep 3;  # caches warm after the first reload
 my $before = worker_memory_used($node);
-sleep 15;  # 15 budget reloads, 1500 samples and reaper passes
+# 15 budget reloads, 1500 samples and reaper passes. The worker reads the
+# table when news of it arrives: DDL on the table (a relcache invalidation,
+# with no change the commit path applied) asks for a reload each second.
+for (1 .. 15) {
+    $node->safe_psql('postgres', 'ALTER TABLE pgpool_stats.budget ENABLE TRIGGER ALL');
+    sleep 1;
+}
 my $after = worker_memory_used($node);
 cmp_ok($after - $before, '<', 2048, "TopMemoryContext of the worker stays flat ($before -> $after bytes used)");
 
