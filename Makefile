@@ -68,6 +68,6 @@ unit: $(UNIT_BIN)
 	$(UNIT_BIN)
 
 format:
-	clang-format -i src/*.cpp src/*.hpp src/core/*.cpp src/core/*.hpp test/unit/*.cpp
+	clang-format -i src/*.cpp src/*.hpp src/core/*.cpp src/core/*.hpp test/unit/*.cpp test/unit/*.hpp
 
 EXTRA_CLEAN = $(UNIT_BIN) test/regress/results test/regress/regression.diffs test/regress/regression.out

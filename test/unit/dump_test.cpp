@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "block.hpp"
 #include "core/dump.hpp"
 
 using namespace pgpool_stats::core;
@@ -14,11 +15,11 @@ namespace {
 
 struct World {
     World(int32_t apps)
-        : ledger_memory(new uint64_t[Ledger::bytes_needed(apps) / 8 + 1]),
-          history_memory(new uint64_t[History::bytes_needed(64, 16, apps + 1) / 8 + 1]),
+        : ledger_memory(Ledger::bytes_needed(apps)),
+          history_memory(History::bytes_needed(64, 16, apps + 1)),
           ledger(Ledger::create(ledger_memory.get(), apps, 100, 1)),
           history(History::create(history_memory.get(), 64, 16, apps + 1, 60)) {}
-    std::unique_ptr<uint64_t[]> ledger_memory, history_memory;
+    Block ledger_memory, history_memory;
     Ledger* ledger;
     History* history;
 };

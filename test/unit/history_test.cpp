@@ -5,6 +5,7 @@
 #include <memory>
 #include <vector>
 
+#include "block.hpp"
 #include "core/history.hpp"
 
 using namespace pgpool_stats::core;
@@ -16,12 +17,12 @@ constexpr int64_t kMinute = 60;  // tests count time in seconds
 class TestHistory {
 public:
     TestHistory(int32_t samples, int32_t minutes, int32_t entries)
-        : memory_(new uint64_t[History::bytes_needed(samples, minutes, entries) / 8 + 1]),
+        : memory_(History::bytes_needed(samples, minutes, entries)),
           history_(History::create(memory_.get(), samples, minutes, entries, kMinute)) {}
     History* operator->() { return history_; }
 
 private:
-    std::unique_ptr<uint64_t[]> memory_;
+    Block memory_;
     History* history_;
 };
 

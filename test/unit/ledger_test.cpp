@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "block.hpp"
 #include "core/ledger.hpp"
 
 using namespace pgpool_stats::core;
@@ -21,13 +22,13 @@ namespace {
 class TestLedger {
 public:
     TestLedger(int32_t max_apps, int32_t capacity)
-        : memory_(new uint64_t[Ledger::bytes_needed(max_apps) / 8 + 1]),
+        : memory_(Ledger::bytes_needed(max_apps)),
           ledger_(Ledger::create(memory_.get(), max_apps, capacity, 1)) {}
     Ledger* operator->() { return ledger_; }
     Ledger& operator*() { return *ledger_; }
 
 private:
-    std::unique_ptr<uint64_t[]> memory_;
+    Block memory_;
     Ledger* ledger_;
 };
 

@@ -3,6 +3,7 @@
 
 #include <vector>
 
+#include "block.hpp"
 #include "core/reaper.hpp"
 
 using namespace pgpool_stats::core;
@@ -41,8 +42,8 @@ TEST(Reaper, TheReCheckRefusesANewEpisode) {
 }
 
 TEST(Reaper, TheLogKeepsTheNewest) {
-    std::vector<uint64_t> memory(ReapedLog::bytes_needed(3) / 8 + 1);
-    ReapedLog* log = ReapedLog::create(memory.data(), 3);
+    Block memory(ReapedLog::bytes_needed(3));
+    ReapedLog* log = ReapedLog::create(memory.get(), 3);
     for (int k = 1; k <= 5; ++k) {
         ReapedRecord r{};
         r.pid = k;

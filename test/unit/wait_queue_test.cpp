@@ -7,6 +7,7 @@
 #include <random>
 #include <vector>
 
+#include "block.hpp"
 #include "core/ledger.hpp"
 #include "core/wait_queue.hpp"
 
@@ -17,12 +18,12 @@ namespace {
 class TestQueue {
 public:
     TestQueue(int32_t waiters, int32_t entries)
-        : memory_(new uint64_t[WaitQueue::bytes_needed(waiters, entries) / 8 + 1]),
+        : memory_(WaitQueue::bytes_needed(waiters, entries)),
           queue_(WaitQueue::create(memory_.get(), waiters, entries)) {}
     WaitQueue* operator->() { return queue_; }
 
 private:
-    std::unique_ptr<uint64_t[]> memory_;
+    Block memory_;
     WaitQueue* queue_;
 };
 
@@ -132,7 +133,7 @@ TEST(WaitQueue, RandomJoinsAndLeavesKeepEveryLineInOrder) {
 }
 
 TEST(WaitQueue, ALoginBehindOthersWaitsInsteadOfTakingTheSlot) {
-    std::unique_ptr<uint64_t[]> memory(new uint64_t[Ledger::bytes_needed(4) / 8 + 1]);
+    Block memory(Ledger::bytes_needed(4));
     Ledger* l = Ledger::create(memory.get(), 4, 100, 1);
     bool full = false;
     const int32_t app = l->find_or_add("app", 1, &full);
@@ -158,7 +159,7 @@ TEST(WaitQueue, ALoginBehindOthersWaitsInsteadOfTakingTheSlot) {
 // Found in review: a waiter of A was counted twice, in the waiters' total and
 // in A's unused reservation, so a login of B was refused with a slot free.
 TEST(WaitQueue, AWaiterFillingItsOwnReservationIsCountedOnce) {
-    std::unique_ptr<uint64_t[]> memory(new uint64_t[Ledger::bytes_needed(4) / 8 + 1]);
+    Block memory(Ledger::bytes_needed(4));
     Ledger* l = Ledger::create(memory.get(), 4, 10, 1);
     bool full = false;
     const int32_t a = l->find_or_add("a", 1, &full);
