@@ -114,7 +114,7 @@ BEGIN
     INTO before, after
     FROM pgpool_stats.budget b;
     -- DESIGN's capacity, as the ledger computes it (ordinary_capacity() in
-    -- src/ledger_shmem.cpp; reserved_connections exists from PostgreSQL 16
+    -- src/shared_memory.cpp; reserved_connections exists from PostgreSQL 16
     -- on). Computed here too because a writer of budgets need not be allowed
     -- to read pgpool_stats.capacity; regress test budgets checks they agree.
     capacity := current_setting('max_connections')::int

@@ -126,6 +126,9 @@ bool read_backend_status(int index, int32 pid, core::IdleEpisode* episode, Times
     return false;
 }
 
+namespace {
+
+// One observation per counted session now, into out[0..MaxBackends).
 int32 observe_sessions(core::SessionObservation* out) {
     // Only what the census needs, not the whole slot: this runs at every
     // sample and for every view query.
@@ -173,6 +176,20 @@ int32 observe_sessions(core::SessionObservation* out) {
     }
     pfree(slots);
     return n;
+}
+
+}  // namespace
+
+CensusRows census_now() {
+    core::SessionObservation* observations = static_cast<core::SessionObservation*>(
+        palloc(sizeof(core::SessionObservation) * MaxBackends));
+    const int32 observed = observe_sessions(observations);
+    CensusRows census;
+    census.rows =
+        static_cast<core::EntryCensus*>(palloc(sizeof(core::EntryCensus) * Max(observed, 1)));
+    census.n = core::take_census(observations, observed, census.rows);
+    pfree(observations);
+    return census;
 }
 
 }  // namespace pgpool_stats

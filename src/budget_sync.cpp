@@ -225,6 +225,14 @@ void require_budget_database() {
                  errhint("Connect to database \"%s\" to change budgets.", guc_database)));
 }
 
+// News of a changed row for the worker of every server that holds the table,
+// a hot standby's included: a relcache invalidation of the table's primary
+// key index (row news: budget_news_relid()), sent at commit and replayed,
+// dropped on abort. Repeats within a transaction are merged by PostgreSQL.
+void announce_row_change(Relation rel) {
+    CacheInvalidateRelcacheByRelid(budget_news_relid(rel));
+}
+
 void discard_staged() {
     staged = nullptr;  // its memory goes with TopTransactionContext
     staged_count = staged_capacity = 0;
@@ -369,10 +377,11 @@ namespace {
 // The budgets in the extension's table, read with the active snapshot into
 // palloc'd memory. Null, with the reason in *problem, when the table cannot
 // be trusted: the caller then has no budgets.
-core::NamedBudget* read_budget_table(int* n, const char** problem, Oid* table) {
+core::NamedBudget* read_budget_table(int* n, const char** problem, Oid* table, Oid* row_news) {
     *n = 0;
     const Oid relid = extension_budget_table(problem);
     *table = relid;
+    *row_news = InvalidOid;
     if (!OidIsValid(relid)) return nullptr;
     Relation rel = try_table_open(relid, AccessShareLock);
     // Checked again under the lock: what was found before locking may have
@@ -389,6 +398,7 @@ core::NamedBudget* read_budget_table(int* n, const char** problem, Oid* table) {
         table_close(rel, AccessShareLock);
         return nullptr;
     }
+    *row_news = budget_news_relid(rel);
     int capacity = 16;
     core::NamedBudget* budgets =
         static_cast<core::NamedBudget*>(palloc0(sizeof(core::NamedBudget) * capacity));
@@ -467,7 +477,13 @@ BudgetChanges budget_changes(const core::NamedBudget* table, int n) {
 
 }  // namespace
 
-bool reload_budgets_from_table(Oid* table) {
+Oid budget_news_relid(Relation rel) {
+    List* indexes = RelationGetIndexList(rel);  // fills rd_pkindex
+    list_free(indexes);
+    return OidIsValid(rel->rd_pkindex) ? rel->rd_pkindex : RelationGetRelid(rel);
+}
+
+bool reload_budgets_from_table(Oid* table, Oid* row_news) {
     // The generation is read before the scan takes its snapshot: a commit
     // applied after this read bumps it and voids the reload; one applied
     // before it is in the snapshot. Eviction and logins never change a
@@ -475,13 +491,14 @@ bool reload_budgets_from_table(Oid* table) {
     ledger_lock_shared();
     const int64 generation = ledger->budget_generation();
     const bool loaded = shared->budgets_loaded;
+    const bool was_unplaced = shared->budgets_unplaced;
     ledger_unlock();
 
     // Read committed: a fresh snapshot, taken after the generation was read.
     PushActiveSnapshot(GetTransactionSnapshot());
     int n = 0;
     const char* problem = nullptr;
-    core::NamedBudget* budgets = read_budget_table(&n, &problem, table);
+    core::NamedBudget* budgets = read_budget_table(&n, &problem, table, row_news);
     PopActiveSnapshot();
     const BudgetChanges changes = budget_changes(budgets, n);
     const int n_changes = changes.n_sets + changes.n_drops;
@@ -506,20 +523,31 @@ bool reload_budgets_from_table(Oid* table) {
     int unplaced = 0;
     bool applied = false;
     core::CapacityFigures figures{};
-    // Nothing to change: no exclusive lock, except to say the first load is done.
-    const bool nothing_changed = n_changes == 0 && loaded;
+    // Nothing to change: no exclusive lock, except to say the first load is
+    // done or that nothing is left unplaced.
+    const bool nothing_changed = n_changes == 0 && loaded && !was_unplaced;
     if (nothing_changed)
         ledger_lock_shared();
     else
         ledger_lock_exclusive();
     if (ledger->budget_generation() == generation) {
         const TimestampTz now = GetCurrentTimestamp();
-        for (int k = 0; k < changes.n_sets; ++k)
-            if (!ledger->apply_budget_change(changes.sets[k]->application_name,
-                                             &changes.sets[k]->budget, now))
-                ++unplaced;
+        // Drops first: a dropped budget's entry may be what a new one needs
+        // when the table is full (the commit path orders a rename the same
+        // way). Once one new budget found no room, the others are counted
+        // unplaced without searching the table again: O(rows that differ).
         for (int k = 0; k < changes.n_drops; ++k)
             ledger->apply_budget_change(changes.drops[k], nullptr, now);
+        bool full = false;
+        for (int k = 0; k < changes.n_sets; ++k) {
+            const core::NamedBudget& row = *changes.sets[k];
+            if (full && ledger->find(row.application_name) < 0) {
+                ++unplaced;
+            } else if (!ledger->apply_budget_change(row.application_name, &row.budget, now)) {
+                ++unplaced;
+                full = true;
+            }
+        }
         if (!nothing_changed) {
             rehome_overflow_sessions();
             shared->budgets_loaded = true;
@@ -546,7 +574,7 @@ bool reload_budgets_from_table(Oid* table) {
                              "\"%s\", or raise max_connections.",
                              guc_database)));
     }
-    if (applied && n_changes > 0) {
+    if (applied && (n_changes > 0 || !loaded)) {
         ConditionVariableBroadcast(&shared->ledger_changed);
         wake_first_waiters();
     }
@@ -591,9 +619,8 @@ PGPOOL_STATS_SQL_FUNCTION(pgpool_stats_budget_trigger_1_0) {
         callbacks_registered = true;
     }
 
-    // News for the worker of every server that holds this table, a hot
-    // standby's included: sent at commit (and replayed), dropped on abort.
-    CacheInvalidateRelcacheByRelid(RelationGetRelid(td->tg_relation));
+    if (TRIGGER_FIRED_BY_TRUNCATE(td->tg_event) || TRIGGER_FIRED_FOR_ROW(td->tg_event))
+        announce_row_change(td->tg_relation);
 
     if (TRIGGER_FIRED_BY_TRUNCATE(td->tg_event)) {
         if (TRIGGER_FIRED_AFTER(td->tg_event)) stage()->clear_all = true;

@@ -42,18 +42,13 @@ LedgerCopy copy_ledger() {
 }
 
 LiveApplications live_applications() {
-    core::SessionObservation* observations = static_cast<core::SessionObservation*>(
-        palloc(sizeof(core::SessionObservation) * MaxBackends));
-    const int32 observed = observe_sessions(observations);
-    core::EntryCensus* rows =
-        static_cast<core::EntryCensus*>(palloc(sizeof(core::EntryCensus) * Max(observed, 1)));
-    const int32 n_rows = core::take_census(observations, observed, rows);
+    const CensusRows census = census_now();
 
     LiveApplications live;
     live.ledger = copy_ledger();
     live.census = static_cast<core::Census*>(palloc(sizeof(core::Census) * Max(live.ledger.n, 1)));
     for (int32 k = 0; k < live.ledger.n; ++k)
-        live.census[k] = core::census_of(rows, n_rows, live.ledger.numbers[k]);
+        live.census[k] = core::census_of(census.rows, census.n, live.ledger.numbers[k]);
     return live;
 }
 

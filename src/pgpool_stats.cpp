@@ -31,6 +31,14 @@ bool guc_reap = true;
 
 namespace {
 
+// Where pgpool_stats.history_minutes got its value: set explicitly, it wins
+// over the deprecated name.
+GucSource history_minutes_source = PGC_S_DEFAULT;
+bool note_history_minutes_source(int*, void**, GucSource source) {
+    history_minutes_source = source;
+    return true;
+}
+
 void define_gucs() {
     DefineCustomStringVariable(
         "pgpool_stats.database", "Database whose pgpool_stats.budget table holds the budgets.",
@@ -59,21 +67,29 @@ void define_gucs() {
                             "Per-minute history rows kept in shared memory (128 bytes each).",
                             "One row per application with sessions, per minute.",
                             &guc_history_minutes, 65536, 1024, 64 * 1024 * 1024, PGC_POSTMASTER, 0,
-                            nullptr, nullptr, nullptr);
+                            note_history_minutes_source, nullptr, nullptr);
     // Its name in 1.0, kept so that a postgresql.conf written for 1.0 still
     // starts with the size it asked for; history_minutes is the one word.
     DefineCustomIntVariable("pgpool_stats.history_rollups",
                             "Deprecated name of pgpool_stats.history_minutes (-1: not set).",
                             nullptr, &guc_history_rollups_deprecated, -1, -1, 64 * 1024 * 1024,
                             PGC_POSTMASTER, GUC_NOT_IN_SAMPLE, nullptr, nullptr, nullptr);
-    if (guc_history_rollups_deprecated >= 0) {
+    // Said once, by the postmaster (under EXEC_BACKEND every child loads us).
+    const bool say = !IsUnderPostmaster;
+    if (guc_history_rollups_deprecated >= 0 && history_minutes_source > PGC_S_DEFAULT) {
+        if (say)
+            ereport(WARNING,
+                    (errmsg("pgpool_stats.history_rollups is deprecated and ignored: "
+                            "pgpool_stats.history_minutes is set"),
+                     errhint("Remove pgpool_stats.history_rollups from postgresql.conf.")));
+    } else if (guc_history_rollups_deprecated >= 0) {
         guc_history_minutes = Max(1024, guc_history_rollups_deprecated);
-        ereport(
-            WARNING,
-            (errmsg("pgpool_stats.history_rollups is deprecated; using it as "
-                    "pgpool_stats.history_minutes = %d",
-                    guc_history_minutes),
-             errhint("Rename the setting to pgpool_stats.history_minutes in postgresql.conf.")));
+        if (say)
+            ereport(WARNING, (errmsg("pgpool_stats.history_rollups is deprecated; using it as "
+                                     "pgpool_stats.history_minutes = %d",
+                                     guc_history_minutes),
+                              errhint("Rename the setting to pgpool_stats.history_minutes in "
+                                      "postgresql.conf.")));
     }
     DefineCustomBoolVariable("pgpool_stats.save",
                              "Keep counters and history across a clean restart.", nullptr,

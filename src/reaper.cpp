@@ -27,6 +27,7 @@ extern "C" {
 #include "catalog/pg_authid.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "utils/memutils.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/elog.h"
@@ -90,7 +91,12 @@ struct Candidate {
 int32 reap_pass(const ReapRequest& req, core::ReapedRecord** out) {
     // Under the lock, keep only sessions some timeout applies to: with no
     // timeouts in any budget, a pass copies nothing.
-    Candidate* candidates = nullptr;
+    // One buffer per process, allocated before the lock is taken (nothing is
+    // allocated under it): the worker runs a pass every sample.
+    static Candidate* candidates = nullptr;
+    if (candidates == nullptr)
+        candidates = static_cast<Candidate*>(
+            MemoryContextAlloc(TopMemoryContext, sizeof(Candidate) * MaxBackends));
     int n_candidates = 0;
     ledger_lock_shared();
     for (int index = 0; index < MaxBackends; ++index) {
@@ -106,8 +112,6 @@ int32 reap_pass(const ReapRequest& req, core::ReapedRecord** out) {
             idle_ms = app.budget.idle_session_timeout_ms;
         }
         if (iit_ms < 0 && idle_ms < 0) continue;
-        if (candidates == nullptr)
-            candidates = static_cast<Candidate*>(palloc(sizeof(Candidate) * MaxBackends));
         Candidate& c = candidates[n_candidates++];
         c.index = index;
         c.slot = slot;
@@ -187,7 +191,7 @@ int32 reap_pass(const ReapRequest& req, core::ReapedRecord** out) {
         reaped_log->add(r);
         history_unlock();
     }
-    if (candidates) pfree(candidates);
+
     *out = records;
     return n;
 }

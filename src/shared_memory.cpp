@@ -18,13 +18,15 @@
 //     plus O(B) to move sessions out of "(other)" when it holds any. TRUNCATE
 //     of the table clears every budget: O(n).
 //   * the worker's reload: O(rows that differ) from the table, only when
-//     some do; the comparison runs under the SHARED lock, 1,024 entries a
-//     hold.
+//     some do, plus O(B) to move sessions out of "(other)" when it holds
+//     any; the comparison runs under the SHARED lock, 1,024 entries a hold.
+//     When the table is full, the first new budget searches it for an idle
+//     entry to displace (O(n)) and the others of that reload do not.
 //   * the worker's eviction of idle applications: 1,024 entries a second.
 //   * the reaper marking a session it terminates: O(1).
 //   * reset(): O(1) for one application, O(n) for all (an explicit request).
-//   * a new budget when the table is full looks for the least recently seen
-//     idle entry to displace: O(n), only then.
+//   * a new budget committed when the table is full looks for the least
+//     recently seen idle entry to displace: O(n), only then.
 //   * the worker registering its latch, and its exit: O(1).
 //
 //   SHARED (these delay a login only while they hold it):
@@ -37,7 +39,11 @@
 //     makes it visit all n entries, once.
 //   * the views: a memcpy of the entries in use, O(n), or of the session
 //     slots, O(B); their work is done after releasing it.
-//   * the reload's comparison: 1,024 entries a hold; a commit's room check.
+//   * the reload's comparison: 1,024 entries a hold; a commit's room check
+//     (O(staged rows), O(n) only when the free entries do not suffice).
+//   * the reaper's pass, every sample: O(B) over the session slots, copying
+//     the sessions some timeout applies to.
+//   * the worker reading the generation and the unplaced flag, each second.
 //
 // A second LWLock, the history lock (tranche "pgpool_stats history"), protects
 // only the history and the reaped log: the sampler and the reaper append under it EXCLUSIVE, the

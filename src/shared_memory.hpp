@@ -29,7 +29,7 @@ struct SharedState {
     bool budgets_loaded;               // the worker has read the budget table once
     bool overflow_logged;              // "(other)" has been announced in the log
     bool budgets_unplaced;             // committed budgets found no entry: the worker must reload
-    Latch* worker_latch;               // to ask the worker for an early reload
+    Latch* worker_latch;               // to wake the worker (budgets left unplaced)
 };
 
 // Which application each counted session was admitted as, one slot per

@@ -13,6 +13,7 @@ extern "C" {
 #include "postgres.h"
 
 #include "datatype/timestamp.h"
+#include "utils/relcache.h"
 }
 
 #include "core/census.hpp"
@@ -29,8 +30,13 @@ void rehome_overflow_sessions();
 
 // backend_states.cpp
 void attach_backend_status();
-// One observation per counted session now, into out[0..MaxBackends).
-int32 observe_sessions(core::SessionObservation* out);
+// The census of the counted sessions now: one row per application with
+// sessions, in entry order (palloc'd). One pass over the session slots.
+struct CensusRows {
+    core::EntryCensus* rows;
+    int32 n;
+};
+CensusRows census_now();
 // What PostgreSQL's status says of backend slot `index` if it still belongs
 // to `pid`: its idle episode, transaction start (0 = none) and, when query is
 // not null, its last query cut to core::kQueryBytes.
@@ -55,9 +61,14 @@ void wake_worker();
 // budget_sync.cpp
 // Reads the extension's budget table (caller is in a transaction; no SQL is
 // run) and makes the ledger's budgets equal to it: none when the table is
-// missing or malformed. Sets *table to the table's OID (InvalidOid when
-// there is none). Returns false when a concurrent commit changed budgets
-// meanwhile (try again).
-bool reload_budgets_from_table(Oid* table);
+// missing or malformed. Sets *table to the table's OID and *row_news to
+// budget_news_relid() of it (InvalidOid when there is none). Returns false
+// when a concurrent commit changed budgets meanwhile (try again).
+bool reload_budgets_from_table(Oid* table, Oid* row_news);
+// The relation whose relcache invalidation announces a changed budget row:
+// the budget table's primary key index (the table itself when it has none),
+// so the worker can tell row news, which the commit path has applied on a
+// primary, from news of the table itself (DDL), which it never skips.
+Oid budget_news_relid(Relation rel);
 
 }  // namespace pgpool_stats

@@ -7,7 +7,7 @@
 // that have been idle for long, and every pgpool_stats.sample_interval samples
 // the applications with sessions, waiting logins or refusals. What each step
 // costs, and which lock it holds, is in the locking comment of
-// ledger_shmem.cpp. Loop shape after worker_spi and pg_cron: latch wait,
+// shared_memory.cpp. Loop shape after worker_spi and pg_cron: latch wait,
 // interrupts, config reload, work.
 
 #include <algorithm>
@@ -50,35 +50,42 @@ constexpr int64 kForgetIdleWhenCrowdedMs = 60 * 1000;
 // takes about a minute, and each slice holds the lock for microseconds.
 constexpr int32 kEvictionSlice = 1024;
 
-// The budget table, as the last reload found it (InvalidOid: none yet), and
-// whether an invalidation may have changed it since. Budget changes send a
-// relcache invalidation of the table (the budget trigger), at commit and on
-// a standby at replay; DDL, TRUNCATE and a lost invalidation queue
-// (InvalidOid) do too.
+// The budget table and its row-news relation (budget_news_relid()), as the
+// last reload found them (InvalidOid: none yet), and the news since: a
+// relcache invalidation of the table itself (DDL, TRUNCATE, DROP EXTENSION)
+// or of everything (a lost invalidation queue: InvalidOid) is table news,
+// never skipped; one of the row-news relation is sent by the budget trigger
+// for changed rows, at commit and, on a hot standby, at replay.
 Oid budget_table = InvalidOid;
-bool budget_table_news = true;
+Oid budget_row_news = InvalidOid;
+bool table_news = true;
+bool row_news = false;
 // The ledger's budget generation when the worker last looked: a commit that
 // applied its changes itself (the commit path) moved it.
 int64 generation_seen = -1;
 
-// Whether the news is only of changes the commit path has applied already:
-// on a primary every set_budget() and trigger-seen write is, so the worker
-// does not read the whole table after each of them. A hot standby has no
-// commit path (its generation never moves), nor does DDL; a commit that could
-// not place its budgets (table full) asks for the reload.
-bool news_already_applied() {
+void note_relcache_invalidation(Datum, Oid relid) {
+    if (relid == InvalidOid || budget_table == InvalidOid || relid == budget_table)
+        table_news = true;
+    else if (relid == budget_row_news)
+        row_news = true;
+}
+
+// Whether the budgets must be read again now. Row news is of changes the
+// commit path has already applied when the generation moved since the last
+// look (on a primary, every set_budget() and trigger-seen write: the commit
+// path runs before the invalidation is sent), so the worker does not read
+// the whole table after each of them; a hot standby has no commit path (its
+// generation never moves). A commit that could not place its budgets (table
+// full) asks for reloads until they are placed.
+bool budgets_need_reload(TimestampTz now, TimestampTz next_safety_reload) {
     ledger_lock_shared();
     const int64 generation = ledger->budget_generation();
     const bool unplaced = shared->budgets_unplaced;
     ledger_unlock();
-    const bool applied = generation_seen >= 0 && generation != generation_seen && !unplaced;
+    const bool applied_by_commits = generation_seen >= 0 && generation != generation_seen;
     generation_seen = generation;
-    return applied;
-}
-
-void note_relcache_invalidation(Datum, Oid relid) {
-    if (relid == InvalidOid || budget_table == InvalidOid || relid == budget_table)
-        budget_table_news = true;
+    return table_news || unplaced || now >= next_safety_reload || (row_news && !applied_by_commits);
 }
 
 // If the worker dies before its first load (a missing database, say), logins
@@ -107,17 +114,20 @@ void reload_budgets_if_changed(TimestampTz now, TimestampTz* next_safety_reload)
     MemoryContext caller = CurrentMemoryContext;
     SetCurrentStatementStartTimestamp();
     StartTransactionCommand();
-    if (budget_table_news && news_already_applied()) budget_table_news = false;
-    if (budget_table_news || now >= *next_safety_reload) {
+    const bool reload = budgets_need_reload(now, *next_safety_reload);
+    row_news = false;  // applied by the commit path, or read now
+    if (reload) {
         // Cleared before the read: news arriving during it asks for another.
-        budget_table_news = false;
+        table_news = false;
         *next_safety_reload = TimestampTzPlusMilliseconds(now, kSafetyReloadEveryMs);
         pgstat_report_activity(STATE_RUNNING, "pgpool_stats: reloading budgets");
         // No snapshot pushed here: the reload takes its own after reading the
         // budget generation (see budget_sync.cpp).
-        for (int attempt = 0; attempt < 3 && !reload_budgets_from_table(&budget_table); ++attempt) {
+        for (int attempt = 0;
+             attempt < 3 && !reload_budgets_from_table(&budget_table, &budget_row_news);
+             ++attempt) {
         }
-        (void)news_already_applied();  // the reload's own changes are seen
+        (void)budgets_need_reload(now, *next_safety_reload);  // the reload's own changes seen
         pgstat_report_activity(STATE_IDLE, nullptr);
     }
     CommitTransactionCommand();
@@ -133,12 +143,9 @@ void reload_budgets_if_changed(TimestampTz now, TimestampTz* next_safety_reload)
 // applications refused within one interval than the log holds) makes it
 // visit every entry, once. Under the ledger lock held SHARED.
 void take_sample(TimestampTz now) {
-    core::SessionObservation* observations = static_cast<core::SessionObservation*>(
-        palloc(sizeof(core::SessionObservation) * MaxBackends));
-    const int32 observed = observe_sessions(observations);
-    core::EntryCensus* census =
-        static_cast<core::EntryCensus*>(palloc(sizeof(core::EntryCensus) * Max(observed, 1)));
-    const int32 n_census = core::take_census(observations, observed, census);
+    const CensusRows sessions = census_now();
+    const core::EntryCensus* census = sessions.rows;
+    const int32 n_census = sessions.n;
 
     // Waiting lines are at most one per backend.
     const int32 room = n_census + MaxBackends + core::Ledger::kRefusalLogSize;

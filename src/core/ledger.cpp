@@ -516,18 +516,26 @@ int32_t Ledger::evict_idle(int64_t cutoff, int32_t visits) noexcept {
 
 int32_t Ledger::take_refused_entries(int32_t* out, int32_t max) noexcept {
     const int64_t pending = refusal_log_head_ - refusal_log_read_;
-    refusal_log_read_ = refusal_log_head_;
+    // Not read past on an overrun: the caller visits every entry, then
+    // calls skip_refused_entries(); if it never gets there, the next call
+    // says -1 again, so no entry is stranded outside the log.
     if (pending > kRefusalLogSize || pending > max) return -1;
     for (int64_t k = 0; k < pending; ++k)
-        out[k] = refusal_log_[(refusal_log_head_ - pending + k) % kRefusalLogSize];
+        out[k] = refusal_log_[(refusal_log_read_ + k) % kRefusalLogSize];
+    refusal_log_read_ = refusal_log_head_;
     return static_cast<int32_t>(pending);
+}
+
+void Ledger::skip_refused_entries() noexcept {
+    __atomic_store_n(&refusal_log_read_, refusal_log_head_, __ATOMIC_RELAXED);
 }
 
 int64_t Ledger::record_sample(int32_t i, int32_t active) noexcept {
     ApplicationEntry& e = entries()[i];
     if (active > e.peak_active) __atomic_store_n(&e.peak_active, active, __ATOMIC_RELAXED);
     const int64_t refused = e.rejected - e.rejected_at_last_sample;
-    e.rejected_at_last_sample = e.rejected;
+    // Atomic: views copy the entry under the same shared lock meanwhile.
+    __atomic_store_n(&e.rejected_at_last_sample, e.rejected, __ATOMIC_RELAXED);
     return refused;
 }
 

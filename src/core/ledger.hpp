@@ -2,7 +2,9 @@
 // budgets, and the counters of admission, in one fixed-size block of memory.
 //
 // The shell places the ledger in shared memory and serialises every call that
-// changes it with one LWLock (see src/ledger_shmem.cpp for the protocol). The
+// changes it with one LWLock, held exclusively, except the sampler's, which
+// hold it shared and write only fields no one else writes then (see
+// src/shared_memory.cpp for the protocol). The
 // ledger itself does no locking, allocation or I/O and never throws, so it is
 // safe to call from a frame that PostgreSQL may longjmp out of, and it can be
 // exercised by unit tests on ordinary memory.
@@ -233,10 +235,13 @@ public:
     // read it meanwhile; rejected_at_last_sample; the refusal log's read
     // position). Exclusive holders never run at the same time.
     //
-    // The entries with refusals since the previous sample (each once), into
-    // out[0..max); returns how many, or -1 when more than the log holds were
-    // refused (visit every entry in use then).
+    // The entries logged with refusals since the previous sample, into
+    // out[0..max); returns how many, or -1 when more were refused than the
+    // log holds or max allows: then visit every entry in use and call
+    // skip_refused_entries(). An entry appears once per sample unless it was
+    // evicted and reused meanwhile (then twice: callers remove duplicates).
     int32_t take_refused_entries(int32_t* out, int32_t max) noexcept;
+    void skip_refused_entries() noexcept;
     // One sample of entry i with `active` sessions running: raises
     // peak_active and returns the refusals since the previous sample.
     int64_t record_sample(int32_t i, int32_t active) noexcept;

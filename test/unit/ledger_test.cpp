@@ -389,11 +389,79 @@ TEST(Ledger, TheSamplerFindsRefusedEntriesOnceWithoutAScan) {
     ASSERT_EQ(l->take_refused_entries(out.data(), Ledger::kRefusalLogSize), 1);
     EXPECT_EQ(out[0], a);
     EXPECT_EQ(l->record_sample(a, 0), 1);
-    // More refused entries than the caller can take: visit everything (-1).
+    // More refused entries than the caller can take: visit everything (-1),
+    // and the log is read past only when the caller says the visit is done.
     l->try_admit(a, plain(), 3);
     l->try_admit(b, plain(), 3);
     EXPECT_EQ(l->take_refused_entries(out.data(), 1), -1);
-    EXPECT_EQ(l->take_refused_entries(out.data(), 1), 0);  // read past them
+    EXPECT_EQ(l->take_refused_entries(out.data(), 1), -1);  // not read past yet
+    l->skip_refused_entries();
+    EXPECT_EQ(l->take_refused_entries(out.data(), 1), 0);
+}
+
+TEST(Ledger, TheRefusalLogOverrunsOnlyPastItsSizeAndWrapsRound) {
+    const int32_t n = Ledger::kRefusalLogSize + 1;
+    TestLedger l(n, 100);
+    Budget none = make_budget(0, 0);
+    std::vector<int32_t> entries;
+    for (int32_t k = 0; k < n; ++k) {
+        entries.push_back(add(l, ("r" + std::to_string(k)).c_str()));
+        l->set_budget(entries.back(), &none);
+    }
+    std::vector<int32_t> out(Ledger::kRefusalLogSize);
+    // Exactly the log's size: all of them, in order.
+    for (int32_t k = 0; k < Ledger::kRefusalLogSize; ++k) l->try_admit(entries[k], plain(), 1);
+    ASSERT_EQ(l->take_refused_entries(out.data(), Ledger::kRefusalLogSize),
+              Ledger::kRefusalLogSize);
+    EXPECT_EQ(out.front(), entries.front());
+    EXPECT_EQ(out.back(), entries[Ledger::kRefusalLogSize - 1]);
+    for (int32_t k = 0; k < Ledger::kRefusalLogSize; ++k) l->record_sample(entries[k], 0);
+    // Round the ring: the next ones are read from where the head wrapped.
+    l->try_admit(entries[n - 1], plain(), 2);
+    l->try_admit(entries[0], plain(), 2);
+    ASSERT_EQ(l->take_refused_entries(out.data(), Ledger::kRefusalLogSize), 2);
+    EXPECT_EQ(out[0], entries[n - 1]);
+    EXPECT_EQ(out[1], entries[0]);
+    l->record_sample(entries[n - 1], 0);
+    l->record_sample(entries[0], 0);
+    // One more than the log holds: an overrun.
+    for (int32_t k = 0; k < n; ++k) l->try_admit(entries[k], plain(), 3);
+    EXPECT_EQ(l->take_refused_entries(out.data(), Ledger::kRefusalLogSize), -1);
+    l->skip_refused_entries();
+    // The visit of every entry the caller then makes finds each refusal once.
+    int64_t refused = 0;
+    for (int32_t k = 0; k < n; ++k) refused += l->record_sample(entries[k], 0);
+    EXPECT_EQ(refused, n);
+    EXPECT_EQ(l->take_refused_entries(out.data(), Ledger::kRefusalLogSize), 0);
+}
+
+TEST(Ledger, ARefusalAfterResetOrEvictionIsLoggedAgain) {
+    TestLedger l(2, 100);
+    Budget none = make_budget(0, 0);
+    int32_t a = add(l, "a");
+    l->set_budget(a, &none);
+    std::vector<int32_t> out(Ledger::kRefusalLogSize);
+    l->try_admit(a, plain(), 1);
+    l->reset_counters(a, 2);  // pending refusal wiped with the counters
+    l->try_admit(a, plain(), 3);
+    ASSERT_EQ(l->take_refused_entries(out.data(), Ledger::kRefusalLogSize), 2);
+    EXPECT_EQ(l->record_sample(a, 0), 1);  // the refusal after the reset
+    // Refused, then evicted and its entry reused by another application
+    // that is refused too, before the sampler looked: the entry number is
+    // logged twice (the sampler removes duplicates) and the sample counts
+    // the newcomer's refusal.
+    l->try_admit(a, plain(), 4);
+    l->set_budget(a, nullptr);
+    ASSERT_EQ(l->evict_idle(100), 1);
+    int32_t c = add(l, "c");
+    ASSERT_EQ(c, a);
+    l->set_budget(c, &none);
+    l->try_admit(c, plain(), 200);
+    ASSERT_EQ(l->take_refused_entries(out.data(), Ledger::kRefusalLogSize), 2);
+    EXPECT_EQ(out[0], a);
+    EXPECT_EQ(out[1], c);
+    EXPECT_EQ(l->record_sample(c, 0), 1);
+    EXPECT_TRUE(l->consistent());
 }
 
 TEST(Ledger, ReloadComparesAndChangesOnlyTheRowsThatDiffer) {

@@ -6,10 +6,12 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use Time::HiRes qw(time);
 use PgpoolStatsTest;
 
 my $primary = pgpool_node('primary', "pgpool_stats.sample_interval = '100ms'\n", allows_streaming => 1);
-$primary->safe_psql('postgres', q{CREATE ROLE app LOGIN; SELECT pgpool_stats.set_budget('api', 4)});
+$primary->safe_psql('postgres', q{CREATE ROLE app LOGIN; SELECT pgpool_stats.set_budget('api', 4);
+    SELECT pgpool_stats.set_budget('gone', 3)});
 $primary->backup('backup');
 my $standby = PostgreSQL::Test::Cluster->new('standby');
 $standby->init_from_backup($primary, 'backup', has_streaming => 1);
@@ -27,13 +29,17 @@ is_deeply($s->{sqlstates}, { '53300' => 16 }, 'the others are refused with 53300
 $primary->safe_psql('postgres', q{SELECT pgpool_stats.set_budget('api', 7)});
 $primary->wait_for_catchup($standby);
 wait_until($standby, q{SELECT max_connections = 7 FROM pgpool_stats.applications WHERE application_name = 'api'},
-    'a change on the primary reaches the standby within its reload interval');
+    'a change on the primary reaches the standby');
 $s = storm($standby, app => 'api', user => 'app', count => 20);
 is($s->{admitted}, 7, 'and is enforced there');
 
 # The standby has no commit path: it learns of changes from the relcache
-# invalidations its replay brings. A row added and one deleted in one
-# transaction of the primary arrive together.
+# invalidations its replay brings, within seconds (its safety reload is once
+# a minute). A row added and one deleted in one transaction of the primary
+# arrive together.
+wait_until($standby, q{SELECT max_connections = 3 FROM pgpool_stats.applications WHERE application_name = 'gone'},
+    'the standby holds the budget about to be deleted');
+my $started = time;
 $primary->safe_psql('postgres', q{
     BEGIN;
     INSERT INTO pgpool_stats.budget (application_name, max_connections) VALUES ('batch', 2);
@@ -41,8 +47,11 @@ $primary->safe_psql('postgres', q{
     COMMIT;
 });
 $primary->wait_for_catchup($standby);
-wait_until($standby, q{SELECT max_connections = 2 FROM pgpool_stats.applications WHERE application_name = 'batch'},
-    'a budget inserted on the primary reaches the standby');
+wait_until($standby, q{SELECT max_connections = 2 FROM pgpool_stats.applications WHERE application_name = 'batch'
+    AND (SELECT max_connections IS NULL FROM pgpool_stats.applications WHERE application_name = 'gone')},
+    'a budget inserted and one deleted on the primary reach the standby');
+my $took = time - $started;
+cmp_ok($took, '<', 20, "within seconds of the replay ($took s), not at the minute's safety reload");
 $primary->safe_psql('postgres', q{SELECT pgpool_stats.drop_budget('batch')});
 $primary->wait_for_catchup($standby);
 wait_until($standby, q{SELECT max_connections IS NULL FROM pgpool_stats.applications WHERE application_name = 'batch'},

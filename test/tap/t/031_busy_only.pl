@@ -10,6 +10,7 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use Time::HiRes qw(time);
 use PgpoolStatsTest;
 
 my $node = pgpool_node('busy',
@@ -45,6 +46,8 @@ ledger_matches_activity($node, 'after the held sessions left');
 
 # Writes with the budget trigger disabled: no news, no change; the news of
 # re-enabling the trigger (DDL on the table) makes the worker read it.
+# The safety reload runs once a minute: well under that, it was the news.
+my $started = time;
 $node->safe_psql('postgres', q{
     ALTER TABLE pgpool_stats.budget DISABLE TRIGGER ALL;
     INSERT INTO pgpool_stats.budget (application_name, max_connections) VALUES ('unseen', 1);
@@ -54,6 +57,8 @@ $node->safe_psql('postgres', q{
 wait_until($node, q{SELECT (SELECT max_connections FROM pgpool_stats.applications WHERE application_name = 'unseen') = 1
     AND (SELECT max_connections IS NULL FROM pgpool_stats.applications WHERE application_name = 'app7')},
     'a row added and a row deleted behind the trigger are in the ledger after the next news of the table');
+my $took = time - $started;
+cmp_ok($took, '<', 20, "within seconds of the news ($took s), not at the minute's safety reload");
 my $s = storm($node, app => 'unseen', user => 'app', count => 3);
 is($s->{admitted}, 1, 'and the added budget is enforced: 1 of 3');
 $s = storm($node, app => 'app7', user => 'app', count => 2);
