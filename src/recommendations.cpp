@@ -38,13 +38,20 @@ constexpr int32 kMaxTicks =
     50 * 1000 * 1000;  // 200 MB of ticks at most: a window that large is refused
 
 // Fills `in` for the application at live row k. Returns the window's ticks.
+// Its window starts no earlier than its last reset (or its first login): a
+// period reset() wiped, or before it existed, is not evidence of zeros.
 int32 gather(const Observed& o, int32 k, core::DemandInput* in) {
     const HistoryCopy& h = o.history;
-    const TimestampTz from = o.from;
+    const TimestampTz from = std::max(o.from, o.live.ledger.entries[k].stats_reset_at);
     const int64 tick = static_cast<int64>(guc_sample_interval_ms) * 1000;
-    int64 ticks = (o.now - from) / tick;
+    int64 ticks = std::max<int64>(0, (o.now - from) / tick);
     if (ticks > kMaxTicks) ticks = kMaxTicks;
+    in->observed_seconds = static_cast<double>(std::max<int64>(0, o.now - from)) / USECS_PER_SEC;
     int32* active = static_cast<int32*>(palloc0(sizeof(int32) * (ticks + 1)));
+    // Stretches with a session idle in a transaction, in time order.
+    core::IdleSpan* idle =
+        static_cast<core::IdleSpan*>(palloc(sizeof(core::IdleSpan) * (ticks + 1)));
+    int32 n_idle = 0;
     const TimestampTz fine_from = h.n_samples > 0 ? h.samples[0].sample_time : o.now;
     int64 filled = 0;
 
@@ -58,6 +65,11 @@ int32 gather(const Observed& o, int32 k, core::DemandInput* in) {
         in->connection_ticks += m.sum[core::kConnections];
         in->idle_in_transaction_ticks += m.sum[core::kIdleInTransaction];
         in->rejected += m.rejected;
+        // A minute is one stretch only when every sample of it had one.
+        if (m.min[core::kIdleInTransaction] > 0 && n_idle <= ticks)
+            idle[n_idle++] = core::IdleSpan{m.minute, m.minute + USECS_PER_MINUTE};
+        in->peak_rejected_per_tick = std::max<int64>(
+            in->peak_rejected_per_tick, (m.rejected + m.samples - 1) / Max(m.samples, 1));
         in->peak_admission_waiting =
             std::max(in->peak_admission_waiting, m.max[core::kAdmissionWaiting]);
         in->peak_active = std::max(in->peak_active, m.max[core::kActive]);
@@ -70,10 +82,15 @@ int32 gather(const Observed& o, int32 k, core::DemandInput* in) {
         in->connection_ticks += x.gauge[core::kConnections];
         in->idle_in_transaction_ticks += x.gauge[core::kIdleInTransaction];
         in->rejected += x.rejected;
+        if (x.gauge[core::kIdleInTransaction] > 0 && n_idle <= ticks)
+            idle[n_idle++] = core::IdleSpan{x.sample_time, x.sample_time + tick};
+        in->peak_rejected_per_tick = std::max(in->peak_rejected_per_tick, x.rejected);
         in->peak_admission_waiting =
             std::max(in->peak_admission_waiting, x.gauge[core::kAdmissionWaiting]);
         in->peak_active = std::max(in->peak_active, x.gauge[core::kActive]);
     }
+    in->idle_episodes =
+        core::idle_in_transaction_episodes(idle, n_idle, tick, core::kIdleEpisodeMicros);
     in->active = active;  // the rest of the ticks are the zeros palloc0 left
     in->ticks = static_cast<int32>(ticks);
     return in->ticks;
@@ -161,7 +178,7 @@ PGPOOL_STATS_SQL_FUNCTION(pgpool_stats_recommend_1_0) {
         core::write_rationale(r, target, rationale, sizeof rationale);
 
         row.add(CStringGetTextDatum(e.name))
-            .add(micros_interval(o.now - o.from))
+            .add(micros_interval(static_cast<int64>(r.observed_seconds * USECS_PER_SEC)))
             .add(Int32GetDatum(ticks))
             .add(Int32GetDatum(r.instances))
             .add(Float8GetDatum(r.mean_active))
@@ -290,7 +307,7 @@ PGPOOL_STATS_SQL_FUNCTION(pgpool_stats_pool_config_1_0) {
     const int32 instances = instances_argument(fcinfo, 2);
     const char* database = get_database_name(MyDatabaseId);
     refuse_uncarried_name(client, client_name,
-                          core::PoolConfigInput{application, database, nullptr});
+                          core::PoolConfigInput{application, database, nullptr, false, 0});
 
     const Observed o = observe(kDefaultWindowMicros);
     int32 k = 0;
@@ -308,7 +325,9 @@ PGPOOL_STATS_SQL_FUNCTION(pgpool_stats_pool_config_1_0) {
                          application)));
     int32 ticks = 0;
     const core::Recommendation r = recommend_row(o, k, instances, kDefaultTarget, &ticks);
-    const core::PoolConfigInput in{application, database, &r};
+    const core::ApplicationEntry& e = o.live.ledger.entries[k];
+    const core::PoolConfigInput in{application, database, &r, e.has_budget,
+                                   e.has_budget ? e.budget.max_connections : core::kNoCap};
     const size_t length = core::write_pool_config(client, in, nullptr, 0);
     text* result = static_cast<text*>(palloc(VARHDRSZ + length + 1));
     core::write_pool_config(client, in, VARDATA(result), length + 1);

@@ -65,8 +65,12 @@ def main():
     if engine_args is None:
         source = "defaults"
         engine_args = dict(SQLALCHEMY_DEFAULTS, connect_args={"application_name": args.name})
-        print("pgpool_stats has too little history for %s: using SQLAlchemy's defaults"
-              % args.name, file=sys.stderr)
+        if config is None:
+            why = "it has never seen %s" % args.name
+        else:  # insufficient_data: how much it saw, from the JSON
+            why = ("it has seen %s for %s s and %s samples, too little to recommend"
+                   % (args.name, config.get("observed_seconds"), config.get("samples")))
+        print("pgpool_stats: %s; using SQLAlchemy's defaults" % why, file=sys.stderr)
 
     engine = sqlalchemy.create_engine(
         "postgresql+psycopg2://", poolclass=QueuePool,

@@ -95,9 +95,22 @@ void headline(Text& t, const char* comment, const char* what, const PoolConfigIn
     const Recommendation& r = *in.recommendation;
     t.addf("%s pgpool_stats: %s for application ", comment, what);
     t.quoted(in.application_name);
-    t.addf(", per instance: %d instance(s) x %d = at most %d of its budget of %d connections\n",
-           r.instances, r.pool_size + r.max_overflow, r.instances * (r.pool_size + r.max_overflow),
-           r.max_connections);
+    t.addf(
+        ", per instance: %d instance(s) x %d = at most %d of the recommended budget of %d "
+        "connections",
+        r.instances, r.pool_size + r.max_overflow, r.instances * (r.pool_size + r.max_overflow),
+        r.max_connections);
+    if (!in.has_budget)
+        t.add(" (no budget now)\n");
+    else if (in.budget_max_connections == kNoCap)
+        t.add(" (its budget now has no cap)\n");
+    else
+        t.addf(" (its budget now: %d)\n", in.budget_max_connections);
+    if (r.findings & kFindingInsufficientData)
+        t.addf(
+            "%s insufficient data: %.0f s and %d samples observed, at least %.0f s and %d "
+            "needed; these numbers are floors, not a recommendation: keep your own settings\n",
+            comment, r.observed_seconds, r.ticks, kMinObservedSeconds, kMinTicks);
 }
 
 void json(Text& t, const PoolConfigInput& in) {
@@ -112,8 +125,11 @@ void json(Text& t, const PoolConfigInput& in) {
         t.addf("%d", r.idle_in_transaction_timeout_seconds);
     else
         t.add("null");
-    t.addf(", \"max_connections\": %d, \"reserved_connections\": %d, \"findings\": [",
-           r.max_connections, r.reserved_connections);
+    t.addf(
+        ", \"max_connections\": %d, \"reserved_connections\": %d, \"insufficient_data\": %s, "
+        "\"observed_seconds\": %.0f, \"samples\": %d, \"findings\": [",
+        r.max_connections, r.reserved_connections,
+        r.findings & kFindingInsufficientData ? "true" : "false", r.observed_seconds, r.ticks);
     bool first = true;
     for (int bit = 0; bit < kFindings; ++bit) {
         if (!(r.findings & (1u << bit))) continue;

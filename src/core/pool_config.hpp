@@ -31,6 +31,9 @@ struct PoolConfigInput {
     const char* application_name;  // the budget's name
     const char* database;          // the database the settings are for (pgbouncer)
     const Recommendation* recommendation;
+    // The budget as it is now, quoted beside the recommended one.
+    bool has_budget;
+    int32_t budget_max_connections;  // kNoCap: no cap
 };
 
 // Why a name cannot be written for a client. The text must be safe to paste:

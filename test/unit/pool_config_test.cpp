@@ -26,12 +26,14 @@ Recommendation known() {
     r.pool_timeout_seconds = 30;
     r.idle_in_transaction_timeout_seconds = 60;
     r.findings = kFindingOverProvisioned | kFindingIdleInTransaction;
+    r.observed_seconds = 3600;
+    r.ticks = 36000;
     return r;
 }
 
 std::string config(PoolClient client, const Recommendation& r, const char* app = "shop",
                    const char* database = "appdb") {
-    PoolConfigInput in{app, database, &r};
+    PoolConfigInput in{app, database, &r, false, kNoCap};
     const size_t need = write_pool_config(client, in, nullptr, 0);
     std::string out(need + 1, '\0');
     EXPECT_EQ(write_pool_config(client, in, out.data(), out.size()), need);
@@ -49,13 +51,13 @@ constexpr PoolClient kEveryClient[] = {PoolClient::kJson,        PoolClient::kSq
 
 UncarriedName uncarried(PoolClient client, const char* app, const char* database = "appdb") {
     const Recommendation r = known();
-    return uncarried_name(client, PoolConfigInput{app, database, &r});
+    return uncarried_name(client, PoolConfigInput{app, database, &r, false, kNoCap});
 }
 
 // A refused name is not written at all: nothing, not even a part.
 void expect_nothing_written(PoolClient client, const char* app, const char* database) {
     const Recommendation r = known();
-    const PoolConfigInput in{app, database, &r};
+    const PoolConfigInput in{app, database, &r, false, kNoCap};
     char out[4096];
     std::memset(out, 'x', sizeof out);
     EXPECT_EQ(write_pool_config(client, in, out, sizeof out), 0u) << app << " / " << database;
@@ -89,7 +91,8 @@ TEST(PoolConfig, JsonCarriesEveryNumberAndTheFindings) {
               "{\"application_name\": \"shop\", \"instances\": 2, \"pool_size\": 3, "
               "\"max_overflow\": 1, \"pool_timeout_seconds\": 30, "
               "\"idle_in_transaction_timeout_seconds\": 60, \"max_connections\": 9, "
-              "\"reserved_connections\": 4, \"findings\": [\"over_provisioned\", "
+              "\"reserved_connections\": 4, \"insufficient_data\": false, \"observed_seconds\": "
+              "3600, \"samples\": 36000, \"findings\": [\"over_provisioned\", "
               "\"idle_in_transaction\"]}\n");
     Recommendation r = known();
     r.idle_in_transaction_timeout_seconds = -1;
@@ -102,7 +105,10 @@ TEST(PoolConfig, JsonCarriesEveryNumberAndTheFindings) {
 TEST(PoolConfig, SqlAlchemyKeywordArguments) {
     const std::string s = config(PoolClient::kSqlAlchemy, known());
     EXPECT_TRUE(has(s, "# pgpool_stats: create_engine()")) << s;
-    EXPECT_TRUE(has(s, "2 instance(s) x 4 = at most 8 of its budget of 9")) << s;
+    EXPECT_TRUE(has(s,
+                    "2 instance(s) x 4 = at most 8 of the recommended budget of 9 connections "
+                    "(no budget now)"))
+        << s;
     EXPECT_TRUE(has(s, "\npool_size=3,\nmax_overflow=1,\npool_timeout=30,\n")) << s;
     EXPECT_TRUE(has(s,
                     "connect_args={\"application_name\": \"shop\", \"options\": \"-c "
@@ -271,9 +277,37 @@ TEST(PoolConfig, NamesAreQuotedForPythonAndJson) {
 
 TEST(PoolConfig, CutsSafelyAndReportsTheLengthNeeded) {
     const Recommendation r = known();
-    PoolConfigInput in{"shop", "appdb", &r};
+    PoolConfigInput in{"shop", "appdb", &r, false, kNoCap};
     const size_t need = write_pool_config(PoolClient::kSqlAlchemy, in, nullptr, 0);
     char small[16];
     EXPECT_EQ(write_pool_config(PoolClient::kSqlAlchemy, in, small, sizeof small), need);
     EXPECT_EQ(std::string(small).size(), sizeof small - 1);
+}
+
+TEST(PoolConfig, InsufficientDataIsSaidInEveryFormat) {
+    Recommendation r = known();
+    r.findings |= kFindingInsufficientData;
+    r.observed_seconds = 12;
+    r.ticks = 120;
+    const std::string j = config(PoolClient::kJson, r);
+    EXPECT_TRUE(has(j, "\"insufficient_data\": true, \"observed_seconds\": 12, \"samples\": 120"))
+        << j;
+    for (PoolClient c : {PoolClient::kSqlAlchemy, PoolClient::kHikariCP, PoolClient::kAsyncpg,
+                         PoolClient::kPsycopgPool, PoolClient::kPgBouncer}) {
+        const std::string s = config(c, r);
+        EXPECT_TRUE(has(s,
+                        " insufficient data: 12 s and 120 samples observed, at least 60 s and "
+                        "60 needed; these numbers are floors, not a recommendation"))
+            << s;
+    }
+    EXPECT_FALSE(has(config(PoolClient::kSqlAlchemy, known()), "insufficient data"));
+}
+
+TEST(PoolConfig, TheHeaderQuotesTheBudgetNowBesideTheRecommendedOne) {
+    const Recommendation r = known();
+    PoolConfigInput in{"shop", "appdb", &r, true, 10};
+    std::string s(write_pool_config(PoolClient::kPgBouncer, in, nullptr, 0), '\0');
+    write_pool_config(PoolClient::kPgBouncer, in, s.data(), s.size() + 1);
+    EXPECT_TRUE(has(s, "at most 8 of the recommended budget of 9 connections (its budget now: 10)"))
+        << s;
 }

@@ -24,6 +24,7 @@ struct Case {
         in.avg_session_seconds = -1;
         in.capacity = 97;
         in.budget = unlimited_budget();
+        in.observed_seconds = 3600;
         for (int32_t v : active) in.connection_ticks += std::max(v, 1);
     }
     Recommendation run() { return recommend(in); }
@@ -56,7 +57,7 @@ TEST(Recommender, SteadyLoadGetsItsNeedAtTheTargetUtilization) {
     EXPECT_DOUBLE_EQ(r.p99_active, 6);
     EXPECT_EQ(r.peak_active, 7);
     EXPECT_EQ(r.max_connections, 9);       // ceil(6 / 0.7)
-    EXPECT_EQ(r.reserved_connections, 4);  // ceil(p95)
+    EXPECT_EQ(r.reserved_connections, 0);  // no reservation in its budget: none invented
     EXPECT_EQ(r.pool_size, 3);             // ceil(4 / 2 / 0.7)
     EXPECT_EQ(r.max_overflow, 1);          // 9 / 2 = 4 per instance
     EXPECT_LE((r.pool_size + r.max_overflow) * 2, r.max_connections);
@@ -99,7 +100,7 @@ TEST(Recommender, ASpikyApplicationIsSizedForItsPeakNotItsMean) {
     EXPECT_LT(r.mean_active, 2.0);
     EXPECT_DOUBLE_EQ(r.p99_active, 20);
     EXPECT_EQ(r.max_connections, 29);  // ceil(20 / 0.7)
-    EXPECT_EQ(r.reserved_connections, 1);
+    EXPECT_EQ(r.reserved_connections, 0);
     EXPECT_FALSE(r.findings & kFindingOverProvisioned);
 }
 
@@ -143,6 +144,7 @@ TEST(Recommender, FindingsFollowTheirRules) {
     c.in.budget.max_connections = 10;
     c.in.peak_connections = 9;
     c.in.idle_in_transaction_ticks = c.in.connection_ticks / 4;
+    c.in.idle_episodes = IdleEpisodes{1, 3000000};
     c.in.budget_total = 120;  // capacity 97
     Recommendation r = c.run();
     EXPECT_TRUE(r.findings & kFindingChurning);
@@ -181,10 +183,89 @@ TEST(Recommender, RationaleExplainsEveryNumber) {
     char text[2048];
     write_rationale(r, 0.7, text, sizeof text);
     std::string s(text);
-    for (const char* word : {"max_connections 6", "reserved_connections 4", "pool_size 3",
+    for (const char* word : {"max_connections 6", "reserved_connections 0", "pool_size 3",
                              "max_overflow 0", "pool_timeout 30 s", "idle_in_transaction_timeout"})
         EXPECT_NE(s.find(word), std::string::npos) << word << " in: " << s;
     char tiny[8];
     write_rationale(r, 0.7, tiny, sizeof tiny);
     EXPECT_EQ(std::strlen(tiny), 7u);
+}
+
+TEST(Recommender, TooShortAWindowIsInsufficientEvenWithManySamples) {
+    // 500 samples at 10 ms sampling: five seconds since the reset.
+    Case c(repeat(2, 500));
+    c.in.observed_seconds = 5;
+    Recommendation r = c.run();
+    EXPECT_TRUE(r.findings & kFindingInsufficientData);
+    char text[2048];
+    write_rationale(r, 0.7, text, sizeof text);
+    EXPECT_EQ(std::string(text).find("Insufficient data: 5 s and 500 samples observed"), 0u)
+        << text;
+    c.in.observed_seconds = kMinObservedSeconds;
+    EXPECT_FALSE(c.run().findings & kFindingInsufficientData);
+}
+
+TEST(Recommender, ReservationsOnlyForBudgetsThatHaveOne) {
+    Case c(repeat(4, 100));
+    c.in.has_budget = true;
+    c.in.budget.max_connections = 10;
+    EXPECT_EQ(c.run().reserved_connections, 0);  // a budget without reservation
+    c.in.budget.reserved_connections = 2;
+    Recommendation r = c.run();
+    EXPECT_EQ(r.reserved_connections, 4);  // sized from the data: ceil(p95)
+    char text[2048];
+    write_rationale(r, 0.7, text, sizeof text);
+    EXPECT_NE(std::string(text).find("its budget has a reservation"), std::string::npos) << text;
+    Case idle(repeat(0, 100));
+    idle.in.has_budget = true;
+    idle.in.budget.reserved_connections = 3;
+    EXPECT_EQ(idle.run().reserved_connections, 1);  // kept, at least one
+}
+
+TEST(Recommender, AStarvedApplicationGrowsByWhatItsRefusalsShow) {
+    // Held at its cap of 2 all the time, up to 3 logins refused at once.
+    Case c(repeat(2, 100));
+    c.in.has_budget = true;
+    c.in.budget.max_connections = 2;
+    c.in.peak_connections = 2;
+    c.in.rejected = 40;
+    c.in.peak_rejected_per_tick = 3;
+    Recommendation r = c.run();
+    EXPECT_TRUE(r.findings & kFindingStarved);
+    EXPECT_EQ(r.max_connections, 5);  // 2 held + 3 refused at once, above ceil(2 / 0.7) = 3
+    char text[2048];
+    write_rationale(r, 0.7, text, sizeof text);
+    EXPECT_NE(std::string(text).find("censored by its budget: 40 logins refused"),
+              std::string::npos)
+        << text;
+}
+
+TEST(Recommender, IdleInTransactionNeedsEpisodesOfSeconds) {
+    constexpr int64_t kTick = 100000;  // 100 ms
+    // psycopg2's implicit BEGIN before close: caught in single samples.
+    std::vector<IdleSpan> blips;
+    for (int k = 0; k < 200; k += 10) blips.push_back({k * kTick, (k + 1) * kTick});
+    IdleEpisodes e = idle_in_transaction_episodes(blips.data(), static_cast<int32_t>(blips.size()),
+                                                  kTick, kIdleEpisodeMicros);
+    EXPECT_EQ(e.count, 0);
+    // A transaction left open for 3 s: 30 consecutive samples, then another
+    // of 1.5 s, then a minute row idle all minute long.
+    std::vector<IdleSpan> leak;
+    for (int k = 0; k < 30; ++k) leak.push_back({k * kTick, (k + 1) * kTick});
+    for (int k = 100; k < 115; ++k) leak.push_back({k * kTick, (k + 1) * kTick});
+    leak.push_back({600 * kTick, 1200 * kTick});
+    e = idle_in_transaction_episodes(leak.data(), static_cast<int32_t>(leak.size()), kTick,
+                                     kIdleEpisodeMicros);
+    EXPECT_EQ(e.count, 2);
+    EXPECT_EQ(e.longest_us, 60 * 1000000LL);
+    Case c(repeat(1, 100));
+    c.in.idle_in_transaction_ticks = c.in.connection_ticks / 2;  // a high share of blips alone
+    EXPECT_FALSE(c.run().findings & kFindingIdleInTransaction);
+    c.in.idle_episodes = e;
+    Recommendation r = c.run();
+    EXPECT_TRUE(r.findings & kFindingIdleInTransaction);
+    char text[2048];
+    write_rationale(r, 0.7, text, sizeof text);
+    EXPECT_NE(std::string(text).find("2 episode(s)"), std::string::npos) << text;
+    EXPECT_NE(std::string(text).find("the longest 60.0 s"), std::string::npos) << text;
 }
