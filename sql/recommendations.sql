@@ -3,6 +3,14 @@
 \set VERBOSITY default
 \set SHOW_CONTEXT never
 
+-- The evidence figures of a fresh application depend on timing: masked.
+CREATE FUNCTION pg_temp.masked(t text) RETURNS text LANGUAGE sql AS $$
+    SELECT regexp_replace(regexp_replace(t, '\d+ s and \d+ samples observed',
+                                         'N s and N samples observed', 'g'),
+                          '"observed_seconds": \d+, "samples": \d+',
+                          '"observed_seconds": N, "samples": N', 'g')
+$$;
+
 -- DESIGN.md's columns, in order.
 SELECT string_agg(attname, ', ' ORDER BY attnum) FROM pg_attribute
 WHERE attrelid = 'pgpool_stats.recommendations'::regclass AND attnum > 0;
@@ -12,17 +20,17 @@ SELECT application_name FROM pgpool_stats.set_budget('fresh', 10);
 SELECT application_name, max_connections, reserved_connections, pool_size, max_overflow,
        pool_timeout_seconds, idle_in_transaction_timeout, findings
 FROM pgpool_stats.recommend('fresh', instances => 2);
-SELECT rationale LIKE 'max_connections 2: %' AS explains FROM pgpool_stats.recommend('fresh', instances => 2);
+SELECT rationale LIKE 'Insufficient data: % max_connections 2: %' AS explains FROM pgpool_stats.recommend('fresh', instances => 2);
 
 -- pool_config(): the same recommendation, written for each client (shown raw).
 \pset format unaligned
 \pset tuples_only on
-SELECT pgpool_stats.pool_config('fresh', instances => 2);
-SELECT pgpool_stats.pool_config('fresh', 'sqlalchemy', 2);
-SELECT pgpool_stats.pool_config('fresh', 'hikaricp', 2);
-SELECT pgpool_stats.pool_config('fresh', 'asyncpg', 2);
-SELECT pgpool_stats.pool_config('fresh', 'psycopg_pool', 2);
-SELECT pgpool_stats.pool_config('fresh', 'pgbouncer', 2);
+SELECT pg_temp.masked(pgpool_stats.pool_config('fresh', instances => 2));
+SELECT pg_temp.masked(pgpool_stats.pool_config('fresh', 'sqlalchemy', 2));
+SELECT pg_temp.masked(pgpool_stats.pool_config('fresh', 'hikaricp', 2));
+SELECT pg_temp.masked(pgpool_stats.pool_config('fresh', 'asyncpg', 2));
+SELECT pg_temp.masked(pgpool_stats.pool_config('fresh', 'psycopg_pool', 2));
+SELECT pg_temp.masked(pgpool_stats.pool_config('fresh', 'pgbouncer', 2));
 \pset format aligned
 \pset tuples_only off
 -- The numbers are recommend()'s.

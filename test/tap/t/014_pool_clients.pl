@@ -34,12 +34,14 @@ my $first = json_of('example', '/usr/bin/python3', "$root/examples/sqlalchemy_po
 is($first->{source}, 'defaults', 'a service the server never saw keeps its own defaults');
 
 # What the server then sees of shop-api: a dozen connections of which two are
-# busy, and one leaked transaction beside them.
+# busy, and one leaked transaction beside them, for a little over the minute
+# a recommendation needs before it is more than a floor (insufficient_data).
 my $leak = IPC::Run::start(['/usr/bin/python3', "$root/test/clients/workload.py", 'leak', @server,
-    '--app', 'shop-api', '--connections', 3, '--seconds', 8], '>', \my $leak_out, '2>', \my $leak_err);
+    '--app', 'shop-api', '--connections', 3, '--seconds', 63], '>', \my $leak_out, '2>', \my $leak_err,
+    IPC::Run::timeout(120));
 json_of('workload', '/usr/bin/python3', "$root/test/clients/workload.py", 'pool', @server,
     '--app', 'shop-api', '--min-size', 12, '--max-size', 12, '--busy', 2, '--query-seconds', 0.5,
-    '--seconds', 7);
+    '--seconds', 62);
 $leak->finish;
 my ($budget, $reserved, $pool_size, $max_overflow) = split /\|/, $node->safe_psql('postgres',
     "SELECT max_connections, reserved_connections, pool_size, max_overflow

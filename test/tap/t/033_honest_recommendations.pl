@@ -47,11 +47,10 @@ for t in ts: t.start()
 for t in ts: t.join()
 for c in conns: c.close()
 });
-my $before = findings('checkout');
 $node->safe_psql('postgres', q{SELECT pgpool_stats.reset('checkout')});
 sleep 2;
-my ($window, $maxc, $json) = split /\|/, $node->safe_psql('postgres', q{
-    SELECT extract(epoch FROM window)::int, max_connections, pgpool_stats.pool_config('checkout')
+my ($window, $json) = split /\|/, $node->safe_psql('postgres', q{
+    SELECT extract(epoch FROM "window")::int, pgpool_stats.pool_config('checkout')
     FROM pgpool_stats.recommend('checkout')});
 ok(findings('checkout')->{insufficient_data}, 'two seconds after reset(): insufficient_data');
 cmp_ok($window, '<=', 5, "the window covered starts at the reset ($window s), not before it");
