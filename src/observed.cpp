@@ -7,8 +7,6 @@
 
 #include "shared_memory.hpp"
 #include "shell.hpp"
-#include "shared_memory.hpp"
-#include "shell.hpp"
 
 extern "C" {
 #include "miscadmin.h"
