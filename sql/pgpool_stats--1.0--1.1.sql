@@ -328,3 +328,34 @@ REVOKE ALL ON pgpool_stats.capacity FROM PUBLIC;
 REVOKE ALL ON FUNCTION pgpool_stats.capacity_snapshot() FROM PUBLIC;
 GRANT SELECT ON pgpool_stats.capacity TO pg_monitor;
 GRANT EXECUTE ON FUNCTION pgpool_stats.capacity_snapshot() TO pg_monitor;
+
+-- The hour tier of the history (a month and more at the defaults).
+CREATE FUNCTION pgpool_stats.history_hours_snapshot(
+    OUT hour timestamptz,
+    OUT application_name text,
+    OUT samples int,
+    OUT minutes int,
+    OUT connections_min int, OUT connections_mean float8, OUT connections_p95 int, OUT connections_max int,
+    OUT active_min int, OUT active_mean float8, OUT active_p95 int, OUT active_max int,
+    OUT idle_min int, OUT idle_mean float8, OUT idle_p95 int, OUT idle_max int,
+    OUT idle_in_transaction_min int, OUT idle_in_transaction_mean float8, OUT idle_in_transaction_p95 int, OUT idle_in_transaction_max int,
+    OUT waiting_min int, OUT waiting_mean float8, OUT waiting_p95 int, OUT waiting_max int,
+    OUT admission_waiting_min int, OUT admission_waiting_mean float8, OUT admission_waiting_p95 int, OUT admission_waiting_max int,
+    OUT rejected bigint)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'pgpool_stats_history_hours_1_1'
+LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
+
+CREATE VIEW pgpool_stats.history_hours AS
+    SELECT * FROM pgpool_stats.history_hours_snapshot();
+
+COMMENT ON VIEW pgpool_stats.history_hours IS
+    'Per-hour roll-ups per application: min / mean / p95 of the minute maxima / max of every gauge, refusals in the hour';
+
+COMMENT ON VIEW pgpool_stats.history IS
+    'Samples per application (resolution sample), per-minute maxima for what is older (resolution minute), and per-hour maxima for what is older still (resolution hour)';
+
+REVOKE ALL ON pgpool_stats.history_hours FROM PUBLIC;
+REVOKE ALL ON FUNCTION pgpool_stats.history_hours_snapshot() FROM PUBLIC;
+GRANT SELECT ON pgpool_stats.history_hours TO pg_monitor;
+GRANT EXECUTE ON FUNCTION pgpool_stats.history_hours_snapshot() TO pg_monitor;

@@ -475,7 +475,7 @@ CREATE VIEW pgpool_stats.history AS
     SELECT * FROM pgpool_stats.history_snapshot();
 
 COMMENT ON VIEW pgpool_stats.history IS
-    'Samples per application (resolution sample), and per-minute maxima for what is older (resolution minute)';
+    'Samples per application (resolution sample), per-minute maxima for what is older (resolution minute), and per-hour maxima for what is older still (resolution hour)';
 
 CREATE FUNCTION pgpool_stats.history_minutes_snapshot(
     OUT minute timestamptz,
@@ -497,6 +497,28 @@ CREATE VIEW pgpool_stats.history_minutes AS
 
 COMMENT ON VIEW pgpool_stats.history_minutes IS
     'Per-minute roll-ups per application: min / mean / max of every gauge, refusals in the minute';
+
+CREATE FUNCTION pgpool_stats.history_hours_snapshot(
+    OUT hour timestamptz,
+    OUT application_name text,
+    OUT samples int,
+    OUT minutes int,
+    OUT connections_min int, OUT connections_mean float8, OUT connections_p95 int, OUT connections_max int,
+    OUT active_min int, OUT active_mean float8, OUT active_p95 int, OUT active_max int,
+    OUT idle_min int, OUT idle_mean float8, OUT idle_p95 int, OUT idle_max int,
+    OUT idle_in_transaction_min int, OUT idle_in_transaction_mean float8, OUT idle_in_transaction_p95 int, OUT idle_in_transaction_max int,
+    OUT waiting_min int, OUT waiting_mean float8, OUT waiting_p95 int, OUT waiting_max int,
+    OUT admission_waiting_min int, OUT admission_waiting_mean float8, OUT admission_waiting_p95 int, OUT admission_waiting_max int,
+    OUT rejected bigint)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'pgpool_stats_history_hours_1_1'
+LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
+
+CREATE VIEW pgpool_stats.history_hours AS
+    SELECT * FROM pgpool_stats.history_hours_snapshot();
+
+COMMENT ON VIEW pgpool_stats.history_hours IS
+    'Per-hour roll-ups per application: min / mean / p95 of the minute maxima / max of every gauge, refusals in the hour';
 
 CREATE FUNCTION pgpool_stats.metrics() RETURNS text
 AS 'MODULE_PATHNAME', 'pgpool_stats_metrics_1_0'
@@ -608,8 +630,8 @@ COMMENT ON FUNCTION pgpool_stats.report(interval) IS
 ------------------------------------------------------------------------------
 
 REVOKE ALL ON pgpool_stats.budget, pgpool_stats.applications, pgpool_stats.capacity,
-    pgpool_stats.history, pgpool_stats.history_minutes, pgpool_stats.reaped,
-    pgpool_stats.recommendations FROM PUBLIC;
+    pgpool_stats.history, pgpool_stats.history_minutes, pgpool_stats.history_hours,
+    pgpool_stats.reaped, pgpool_stats.recommendations FROM PUBLIC;
 REVOKE ALL ON FUNCTION
     pgpool_stats.budget_validate(),
     pgpool_stats.budget_check_roles(),
@@ -622,6 +644,7 @@ REVOKE ALL ON FUNCTION
     pgpool_stats.capacity_snapshot(),
     pgpool_stats.history_snapshot(),
     pgpool_stats.history_minutes_snapshot(),
+    pgpool_stats.history_hours_snapshot(),
     pgpool_stats.metrics(),
     pgpool_stats.reaped_snapshot(),
     pgpool_stats.reap(text, interval, boolean),
@@ -632,11 +655,11 @@ REVOKE ALL ON FUNCTION
 FROM PUBLIC;
 
 GRANT SELECT ON pgpool_stats.budget, pgpool_stats.applications, pgpool_stats.capacity,
-    pgpool_stats.history, pgpool_stats.history_minutes, pgpool_stats.reaped,
-    pgpool_stats.recommendations TO pg_monitor;
+    pgpool_stats.history, pgpool_stats.history_minutes, pgpool_stats.history_hours,
+    pgpool_stats.reaped, pgpool_stats.recommendations TO pg_monitor;
 GRANT EXECUTE ON FUNCTION pgpool_stats.applications_snapshot(), pgpool_stats.capacity_snapshot(),
     pgpool_stats.history_snapshot(), pgpool_stats.history_minutes_snapshot(),
-    pgpool_stats.metrics(), pgpool_stats.reaped_snapshot(),
+    pgpool_stats.history_hours_snapshot(), pgpool_stats.metrics(), pgpool_stats.reaped_snapshot(),
     pgpool_stats.recommend(text, interval, int, float8),
     pgpool_stats.pool_config(text, text, int),
     pgpool_stats.report(interval) TO pg_monitor;

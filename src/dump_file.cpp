@@ -7,6 +7,7 @@
 
 #include "core/dump.hpp"
 #include "gucs.hpp"
+#include "observed.hpp"
 #include "shared_memory.hpp"
 #include "shell.hpp"
 
@@ -41,14 +42,13 @@ void save_dump(int code, Datum) {
         static_cast<core::ApplicationEntry*>(palloc(sizeof(core::ApplicationEntry) * room));
     in.entries = entries;
     in.n_entries = ledger->copy_entries(entries, nullptr, room);
-    core::HistorySample* samples = static_cast<core::HistorySample*>(
-        palloc_extended(sizeof(core::HistorySample) * history->sample_capacity(), MCXT_ALLOC_HUGE));
-    core::HistoryMinute* minutes = static_cast<core::HistoryMinute*>(
-        palloc_extended(sizeof(core::HistoryMinute) * history->minute_capacity(), MCXT_ALLOC_HUGE));
-    in.samples = samples;
-    in.n_samples = history->copy_samples(samples, history->sample_capacity());
-    in.minutes = minutes;
-    in.n_minutes = history->copy_minutes(minutes, history->minute_capacity());
+    const HistoryCopy h = copy_history_unlocked();
+    in.samples = h.samples;
+    in.n_samples = h.n_samples;
+    in.minutes = h.minutes;
+    in.n_minutes = h.n_minutes;
+    in.hours = h.hours;
+    in.n_hours = h.n_hours;
 
     size_t length = core::encode_dump(in, server_major(), nullptr, 0);
     char* bytes = static_cast<char*>(palloc_extended(length, MCXT_ALLOC_HUGE));

@@ -11,6 +11,7 @@ extern bool guc_exempt_superusers;
 extern int guc_sample_interval_ms;
 extern int guc_history_samples;
 extern int guc_history_minutes;
+extern int guc_history_hours;
 extern bool guc_save;
 extern bool guc_reap;
 

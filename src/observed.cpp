@@ -60,16 +60,38 @@ HistoryNames history_names(const LedgerCopy& copy) {
     return names;
 }
 
-HistoryCopy copy_history() {
-    HistoryCopy c;
+namespace {
+
+HistoryCopy allocate_history_copy() {
+    HistoryCopy c{};
     c.samples = static_cast<core::HistorySample*>(
         palloc_extended(sizeof(core::HistorySample) * history->sample_capacity(), MCXT_ALLOC_HUGE));
     c.minutes = static_cast<core::HistoryMinute*>(
         palloc_extended(sizeof(core::HistoryMinute) * history->minute_capacity(), MCXT_ALLOC_HUGE));
+    c.hours = static_cast<core::HistoryHour*>(
+        palloc_extended(sizeof(core::HistoryHour) * history->hour_capacity(), MCXT_ALLOC_HUGE));
+    return c;
+}
+
+void fill_history_copy(HistoryCopy* c) {
+    c->n_samples = history->copy_samples(c->samples, history->sample_capacity());
+    c->n_minutes = history->copy_minutes(c->minutes, history->minute_capacity());
+    c->n_hours = history->copy_hours(c->hours, history->hour_capacity());
+}
+
+}  // namespace
+
+HistoryCopy copy_history() {
+    HistoryCopy c = allocate_history_copy();
     history_lock_shared();
-    c.n_samples = history->copy_samples(c.samples, history->sample_capacity());
-    c.n_minutes = history->copy_minutes(c.minutes, history->minute_capacity());
+    fill_history_copy(&c);
     history_unlock();
+    return c;
+}
+
+HistoryCopy copy_history_unlocked() {
+    HistoryCopy c = allocate_history_copy();
+    fill_history_copy(&c);
     return c;
 }
 

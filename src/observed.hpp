@@ -60,6 +60,8 @@ struct HistoryCopy {
     int32 n_samples;
     core::HistoryMinute* minutes;
     int32 n_minutes;
+    core::HistoryHour* hours;
+    int32 n_hours;
 };
 
 // Copies of what the views show, each taken under its lock and used after
@@ -68,6 +70,9 @@ LedgerCopy copy_ledger();
 LiveApplications live_applications();
 HistoryNames history_names(const LedgerCopy& ledger);
 HistoryCopy copy_history();
+// The same without the history lock, for the postmaster at exit, when no
+// other process is left (the postmaster cannot take LWLocks).
+HistoryCopy copy_history_unlocked();
 
 // What every recommendation (and the report) of one call is computed from,
 // copied once. Every member points to palloc'd memory, never into the struct:

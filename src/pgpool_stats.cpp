@@ -25,6 +25,7 @@ bool guc_exempt_superusers = true;
 int guc_sample_interval_ms = 1000;
 int guc_history_samples = 32768;
 int guc_history_minutes = 65536;
+int guc_history_hours = 36864;
 int guc_history_rollups_deprecated = -1;
 bool guc_save = true;
 bool guc_reap = true;
@@ -68,6 +69,11 @@ void define_gucs() {
                             "One row per application with sessions, per minute.",
                             &guc_history_minutes, 65536, 1024, 64 * 1024 * 1024, PGC_POSTMASTER, 0,
                             note_history_minutes_source, nullptr, nullptr);
+    DefineCustomIntVariable("pgpool_stats.history_hours",
+                            "Per-hour history rows kept in shared memory (152 bytes each).",
+                            "One row per application with sessions, per hour.", &guc_history_hours,
+                            36864, 1024, 64 * 1024 * 1024, PGC_POSTMASTER, 0, nullptr, nullptr,
+                            nullptr);
     // Its name in 1.0, kept so that a postgresql.conf written for 1.0 still
     // starts with the size it asked for; history_minutes is the one word.
     DefineCustomIntVariable("pgpool_stats.history_rollups",

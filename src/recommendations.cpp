@@ -4,9 +4,8 @@
 //
 // The window's ticks: from the later of (now - window) and the oldest
 // history row, one tick per sample_interval. Fine samples give their value;
-// older minutes only have roll-ups, each standing for its ticks as its mean
-// (all but one tick) and its maximum (one tick), so the peak is kept; ticks
-// without a row are zeros.
+// older minutes and hours only have roll-ups, each standing for its ticks as
+// core::fill_ticks says, so the peak is kept; ticks without a row are zeros.
 
 #include <cmath>
 
@@ -53,26 +52,34 @@ int32 gather(const Observed& o, int32 k, core::DemandInput* in) {
         static_cast<core::IdleSpan*>(palloc(sizeof(core::IdleSpan) * (ticks + 1)));
     int32 n_idle = 0;
     const TimestampTz fine_from = h.n_samples > 0 ? h.samples[0].sample_time : o.now;
+    const TimestampTz minutes_from = h.n_minutes > 0 ? h.minutes[0].minute : fine_from;
     int64 filled = 0;
 
+    // A minute or hour row: its ticks (core::fill_ticks), its sums, and one
+    // idle stretch only when every sample of it had a session idle in a
+    // transaction.
+    auto add_summary = [&](const auto& x, TimestampTz start, int64 length) {
+        filled += core::fill_ticks(x, core::kActive, active + filled, ticks - filled);
+        in->connection_ticks += x.sum[core::kConnections];
+        in->idle_in_transaction_ticks += x.sum[core::kIdleInTransaction];
+        in->rejected += x.rejected;
+        if (x.min[core::kIdleInTransaction] > 0 && n_idle <= ticks)
+            idle[n_idle++] = core::IdleSpan{start, start + length};
+        in->peak_rejected_per_tick = std::max<int64>(
+            in->peak_rejected_per_tick, (x.rejected + x.samples - 1) / Max(x.samples, 1));
+        in->peak_admission_waiting =
+            std::max(in->peak_admission_waiting, x.max[core::kAdmissionWaiting]);
+        in->peak_active = std::max(in->peak_active, x.max[core::kActive]);
+    };
+    for (int32 r = 0; r < h.n_hours && filled < ticks; ++r) {
+        const core::HistoryHour& x = h.hours[r];
+        if (x.hour < from || x.hour + USECS_PER_HOUR > minutes_from) continue;
+        if (o.names.row_of(x.entry, x.incarnation) == k) add_summary(x, x.hour, USECS_PER_HOUR);
+    }
     for (int32 r = 0; r < h.n_minutes && filled < ticks; ++r) {
         const core::HistoryMinute& m = h.minutes[r];
         if (m.minute < from || m.minute + USECS_PER_MINUTE > fine_from) continue;
-        if (o.names.row_of(m.entry, m.incarnation) != k) continue;
-        const int32 mean = static_cast<int32>(std::lround(m.mean(core::kActive)));
-        for (int32 t = 0; t < m.samples && filled < ticks; ++t)
-            active[filled++] = t == 0 ? m.max[core::kActive] : mean;
-        in->connection_ticks += m.sum[core::kConnections];
-        in->idle_in_transaction_ticks += m.sum[core::kIdleInTransaction];
-        in->rejected += m.rejected;
-        // A minute is one stretch only when every sample of it had one.
-        if (m.min[core::kIdleInTransaction] > 0 && n_idle <= ticks)
-            idle[n_idle++] = core::IdleSpan{m.minute, m.minute + USECS_PER_MINUTE};
-        in->peak_rejected_per_tick = std::max<int64>(
-            in->peak_rejected_per_tick, (m.rejected + m.samples - 1) / Max(m.samples, 1));
-        in->peak_admission_waiting =
-            std::max(in->peak_admission_waiting, m.max[core::kAdmissionWaiting]);
-        in->peak_active = std::max(in->peak_active, m.max[core::kActive]);
+        if (o.names.row_of(m.entry, m.incarnation) == k) add_summary(m, m.minute, USECS_PER_MINUTE);
     }
     for (int32 s = 0; s < h.n_samples && filled < ticks; ++s) {
         const core::HistorySample& x = h.samples[s];

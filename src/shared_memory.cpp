@@ -107,9 +107,11 @@ Size wait_queue_size() {
 Size sessions_size() {
     return MAXALIGN(mul_size(sizeof(SessionSlot), MaxBackends));
 }
+core::History::Rows history_rows() {
+    return {guc_history_samples, guc_history_minutes, guc_history_hours};
+}
 Size history_size() {
-    return core::History::bytes_needed(guc_history_samples, guc_history_minutes,
-                                       guc_max_applications + 1);
+    return core::History::bytes_needed(history_rows(), guc_max_applications + 1);
 }
 
 // The reaped log keeps the last actions, newest kept (~700 KB).
@@ -160,8 +162,8 @@ void startup_shmem() {
         reaped_log = core::ReapedLog::create(reaped_memory, kReapedLogSize);
         wait_queue =
             core::WaitQueue::create(wait_queue_memory, MaxBackends, guc_max_applications + 1);
-        history = core::History::create(history_memory, guc_history_samples, guc_history_minutes,
-                                        guc_max_applications + 1, USECS_PER_MINUTE);
+        history = core::History::create(history_memory, history_rows(), guc_max_applications + 1,
+                                        USECS_PER_MINUTE);
         ConditionVariableInit(&shared->ledger_changed);
         shared->budgets_loaded = false;
         shared->overflow_logged = false;

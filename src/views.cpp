@@ -1,7 +1,6 @@
 // SQL functions behind the views pgpool_stats.applications, capacity,
-// history and history_minutes, and pgpool_stats.reset() and metrics(). Each view copies what
-// it shows under the lock held SHARED, releases it, and only then builds
-// tuples.
+// history, history_minutes and history_hours, and pgpool_stats.reset() and metrics(). Each view
+// copies what it shows under the lock held SHARED, releases it, and only then builds tuples.
 
 #include <algorithm>
 
@@ -140,9 +139,10 @@ PGPOOL_STATS_SQL_FUNCTION(pgpool_stats_capacity_1_1) {
 }
 
 // pgpool_stats.history: fine samples for the recent past, preceded by minute
-// rows for what is older than the oldest fine sample. In a minute row each
-// gauge is its maximum within the minute and rejected the minute's total;
-// pgpool_stats.history_minutes has min / mean / max.
+// rows for what is older than the oldest fine sample, and hour rows for what
+// is older than the oldest minute row. In a minute or hour row each gauge is
+// its maximum within the minute or hour and rejected its total;
+// pgpool_stats.history_minutes and history_hours have min / mean / max.
 PGPOOL_STATS_SQL_FUNCTION(pgpool_stats_history_1_0) {
     constexpr int kColumns = 10;
     ReturnSetInfo* rsinfo = begin_rows(fcinfo, kColumns);
@@ -151,8 +151,18 @@ PGPOOL_STATS_SQL_FUNCTION(pgpool_stats_history_1_0) {
     LedgerCopy copy = copy_ledger();
     HistoryNames names = history_names(copy);
     const int64 fine_from = h.n_samples > 0 ? h.samples[0].sample_time : PG_INT64_MAX;
+    const int64 minutes_from = h.n_minutes > 0 ? h.minutes[0].minute : fine_from;
 
     Row row(rsinfo);
+    for (int32 k = 0; k < h.n_hours; ++k) {
+        const core::HistoryHour& r = h.hours[k];
+        const char* name = names.name_of(r.entry, r.incarnation);
+        if (name == nullptr || r.hour + USECS_PER_HOUR > minutes_from) continue;
+        row.add(TimestampTzGetDatum(r.hour)).add(CStringGetTextDatum(name));
+        for (int g = 0; g < core::kGauges; ++g) row.add(Int32GetDatum(r.max[g]));
+        row.add(Int64GetDatum(r.rejected)).add(CStringGetTextDatum("hour"));
+        row.emit();
+    }
     for (int32 k = 0; k < h.n_minutes; ++k) {
         const core::HistoryMinute& r = h.minutes[k];
         const char* name = names.name_of(r.entry, r.incarnation);
@@ -193,6 +203,35 @@ PGPOOL_STATS_SQL_FUNCTION(pgpool_stats_history_minutes_1_0) {
         for (int g = 0; g < core::kGauges; ++g)
             row.add(Int32GetDatum(r.min[g]))
                 .add(Float8GetDatum(r.mean(g)))
+                .add(Int32GetDatum(r.max[g]));
+        row.add(Int64GetDatum(r.rejected));
+        row.emit();
+    }
+    return (Datum)0;
+}
+
+// pgpool_stats.history_hours: every hour roll-up with min / mean / p95 of the
+// minute maxima / max.
+PGPOOL_STATS_SQL_FUNCTION(pgpool_stats_history_hours_1_1) {
+    constexpr int kColumns = 5 + 4 * core::kGauges;
+    ReturnSetInfo* rsinfo = begin_rows(fcinfo, kColumns);
+
+    HistoryCopy h = copy_history();
+    LedgerCopy copy = copy_ledger();
+    HistoryNames names = history_names(copy);
+    Row row(rsinfo);
+    for (int32 k = 0; k < h.n_hours; ++k) {
+        const core::HistoryHour& r = h.hours[k];
+        const char* name = names.name_of(r.entry, r.incarnation);
+        if (name == nullptr) continue;
+        row.add(TimestampTzGetDatum(r.hour))
+            .add(CStringGetTextDatum(name))
+            .add(Int32GetDatum(r.samples))
+            .add(Int32GetDatum(r.minutes));
+        for (int g = 0; g < core::kGauges; ++g)
+            row.add(Int32GetDatum(r.min[g]))
+                .add(Float8GetDatum(r.mean(g)))
+                .add(Int32GetDatum(r.p95[g]))
                 .add(Int32GetDatum(r.max[g]));
         row.add(Int64GetDatum(r.rejected));
         row.emit();

@@ -7,7 +7,8 @@ namespace pgpool_stats::core {
 namespace {
 
 constexpr uint32_t kMagic = 0x53505050;  // "PPPS"
-constexpr uint32_t kFormat = 1;
+// 2: the hour tier (1.1). A format-1 dump (1.0) is refused whole.
+constexpr uint32_t kFormat = 2;
 
 struct Header {
     uint32_t magic;
@@ -16,10 +17,11 @@ struct Header {
     uint32_t entry_size;
     uint32_t sample_size;
     uint32_t minute_size;
+    uint32_t hour_size;
     int32_t n_entries;
     int32_t n_samples;
     int32_t n_minutes;
-    uint32_t reserved;
+    int32_t n_hours;
 };
 
 uint64_t checksum(const char* data, size_t n) noexcept {
@@ -57,15 +59,17 @@ size_t encode_dump(const DumpInput& in, uint32_t server_major, char* out,
              sizeof(ApplicationEntry),
              sizeof(HistorySample),
              sizeof(HistoryMinute),
+             sizeof(HistoryHour),
              in.n_entries,
              in.n_samples,
              in.n_minutes,
-             0};
+             in.n_hours};
     Out o(out, out_size);
     o.put(&h, sizeof h);
     o.put(in.entries, sizeof(ApplicationEntry) * static_cast<size_t>(in.n_entries));
     o.put(in.samples, sizeof(HistorySample) * static_cast<size_t>(in.n_samples));
     o.put(in.minutes, sizeof(HistoryMinute) * static_cast<size_t>(in.n_minutes));
+    o.put(in.hours, sizeof(HistoryHour) * static_cast<size_t>(in.n_hours));
     uint64_t sum = o.complete() ? checksum(out, o.length()) : 0;
     o.put(&sum, sizeof sum);
     return o.length();
@@ -80,12 +84,14 @@ const char* restore_dump(const char* data, size_t length, uint32_t server_major,
     if (h.format != kFormat) return "written by another version of pgpool_stats";
     if (h.server_major != server_major) return "written by another major version of PostgreSQL";
     if (h.entry_size != sizeof(ApplicationEntry) || h.sample_size != sizeof(HistorySample) ||
-        h.minute_size != sizeof(HistoryMinute))
+        h.minute_size != sizeof(HistoryMinute) || h.hour_size != sizeof(HistoryHour))
         return "written with another row layout";
-    if (h.n_entries < 0 || h.n_samples < 0 || h.n_minutes < 0) return "corrupt row counts";
+    if (h.n_entries < 0 || h.n_samples < 0 || h.n_minutes < 0 || h.n_hours < 0)
+        return "corrupt row counts";
     const size_t body = sizeof h + sizeof(ApplicationEntry) * static_cast<size_t>(h.n_entries) +
                         sizeof(HistorySample) * static_cast<size_t>(h.n_samples) +
-                        sizeof(HistoryMinute) * static_cast<size_t>(h.n_minutes);
+                        sizeof(HistoryMinute) * static_cast<size_t>(h.n_minutes) +
+                        sizeof(HistoryHour) * static_cast<size_t>(h.n_hours);
     if (length != body + sizeof(uint64_t)) return "length does not match its header";
     uint64_t sum;
     std::memcpy(&sum, data + body, sizeof sum);
@@ -119,16 +125,16 @@ const char* restore_dump(const char* data, size_t length, uint32_t server_major,
             }
         return false;
     };
-    for (int32_t k = 0; k < h.n_samples; ++k, p += sizeof(HistorySample)) {
-        HistorySample s;
-        std::memcpy(&s, p, sizeof s);
-        if (moved(s.incarnation, &s.entry, &s.incarnation)) history.append(&s, nullptr);
-    }
-    for (int32_t k = 0; k < h.n_minutes; ++k, p += sizeof(HistoryMinute)) {
-        HistoryMinute r;
-        std::memcpy(&r, p, sizeof r);
-        if (moved(r.incarnation, &r.entry, &r.incarnation)) history.append(nullptr, &r);
-    }
+    // Rows of every tier, each following its application.
+    auto restore_rows = [&](auto row, int32_t n) {
+        for (int32_t k = 0; k < n; ++k, p += sizeof row) {
+            std::memcpy(&row, p, sizeof row);
+            if (moved(row.incarnation, &row.entry, &row.incarnation)) history.append(row);
+        }
+    };
+    restore_rows(HistorySample{}, h.n_samples);
+    restore_rows(HistoryMinute{}, h.n_minutes);
+    restore_rows(HistoryHour{}, h.n_hours);
     return nullptr;
 }
 

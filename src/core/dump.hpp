@@ -22,6 +22,8 @@ struct DumpInput {
     int32_t n_samples;
     const HistoryMinute* minutes;  // oldest first
     int32_t n_minutes;
+    const HistoryHour* hours;  // oldest first
+    int32_t n_hours;
 };
 
 // Writes the dump into out[0..out_size) and returns its full length

@@ -25,12 +25,47 @@ int32_t copy_ring(const Row* ring, int32_t ring_rows, int64_t head, Row* out,
 
 }  // namespace
 
-size_t History::bytes_needed(int32_t sample_rows, int32_t minute_rows, int32_t entries) noexcept {
+namespace {
+
+// Ticks [0, n): first the peaks given by peak(t) for t < peaks, then the
+// others sharing what is left of sum as evenly as integers allow, so the
+// ticks add up to the row's sum (its mean) whenever the peaks leave room.
+template <typename Peak>
+int32_t fill(int32_t samples, int64_t sum, int32_t peaks, Peak peak, int32_t* out,
+             int64_t max) noexcept {
+    const int32_t n = static_cast<int32_t>(std::min<int64_t>(samples, max));
+    int64_t left = sum;
+    for (int32_t t = 0; t < peaks && t < samples; ++t) left -= peak(t);
+    const int32_t others = samples - std::min(peaks, samples);
+    const int64_t base = others > 0 ? std::max<int64_t>(0, left) / others : 0;
+    const int64_t extra = others > 0 ? std::max<int64_t>(0, left) % others : 0;
+    for (int32_t t = 0; t < n; ++t)
+        out[t] = t < peaks ? peak(t) : static_cast<int32_t>(base + (t - peaks < extra ? 1 : 0));
+    return n;
+}
+
+}  // namespace
+
+int32_t fill_ticks(const HistoryMinute& m, int g, int32_t* out, int64_t max) noexcept {
+    return fill(
+        m.samples, m.sum[g], 1, [&](int32_t) { return m.max[g]; }, out, max);
+}
+
+int32_t fill_ticks(const HistoryHour& h, int g, int32_t* out, int64_t max) noexcept {
+    const int32_t top = (h.samples + 19) / 20;  // the top 5 % of the hour's ticks
+    return fill(
+        h.samples, h.sum[g], top, [&](int32_t t) { return t == 0 ? h.max[g] : h.p95[g]; }, out,
+        max);
+}
+
+size_t History::bytes_needed(Rows rows, int32_t entries) noexcept {
+    const size_t n = static_cast<size_t>(entries);
     return align8(sizeof(History)) +
-           align8(sizeof(HistorySample) * static_cast<size_t>(sample_rows)) +
-           align8(sizeof(HistoryMinute) * static_cast<size_t>(minute_rows)) +
-           align8(sizeof(Accumulator) * static_cast<size_t>(entries)) +
-           align8(sizeof(int32_t) * static_cast<size_t>(entries));
+           align8(sizeof(HistorySample) * static_cast<size_t>(rows.samples)) +
+           align8(sizeof(HistoryMinute) * static_cast<size_t>(rows.minutes)) +
+           align8(sizeof(HistoryHour) * static_cast<size_t>(rows.hours)) +
+           align8(sizeof(Accumulator) * n) + align8(sizeof(int32_t) * n) +
+           align8(sizeof(HourAccumulator) * n) + align8(sizeof(int32_t) * n);
 }
 
 HistorySample* History::samples() noexcept {
@@ -47,9 +82,16 @@ HistoryMinute* History::minute_ring() noexcept {
 const HistoryMinute* History::minute_ring() const noexcept {
     return const_cast<History*>(this)->minute_ring();
 }
-History::Accumulator* History::accumulators() noexcept {
-    return reinterpret_cast<Accumulator*>(reinterpret_cast<char*>(minute_ring()) +
+HistoryHour* History::hour_ring() noexcept {
+    return reinterpret_cast<HistoryHour*>(reinterpret_cast<char*>(minute_ring()) +
                                           align8(sizeof(HistoryMinute) * minute_rows_));
+}
+const HistoryHour* History::hour_ring() const noexcept {
+    return const_cast<History*>(this)->hour_ring();
+}
+History::Accumulator* History::accumulators() noexcept {
+    return reinterpret_cast<Accumulator*>(reinterpret_cast<char*>(hour_ring()) +
+                                          align8(sizeof(HistoryHour) * hour_rows_));
 }
 
 int32_t* History::listed() noexcept {
@@ -57,15 +99,27 @@ int32_t* History::listed() noexcept {
                                       align8(sizeof(Accumulator) * entries_));
 }
 
-History* History::create(void* memory, int32_t sample_rows, int32_t minute_rows, int32_t entries,
+History::HourAccumulator* History::hour_accumulators() noexcept {
+    return reinterpret_cast<HourAccumulator*>(reinterpret_cast<char*>(listed()) +
+                                              align8(sizeof(int32_t) * entries_));
+}
+
+int32_t* History::hour_listed() noexcept {
+    return reinterpret_cast<int32_t*>(reinterpret_cast<char*>(hour_accumulators()) +
+                                      align8(sizeof(HourAccumulator) * entries_));
+}
+
+History* History::create(void* memory, Rows rows, int32_t entries,
                          int64_t ticks_per_minute) noexcept {
-    std::memset(memory, 0, bytes_needed(sample_rows, minute_rows, entries));
+    std::memset(memory, 0, bytes_needed(rows, entries));
     History* h = static_cast<History*>(memory);
-    h->sample_rows_ = sample_rows;
-    h->minute_rows_ = minute_rows;
+    h->sample_rows_ = rows.samples;
+    h->minute_rows_ = rows.minutes;
+    h->hour_rows_ = rows.hours;
     h->entries_ = entries;
     h->ticks_per_minute_ = ticks_per_minute;
     h->current_minute_ = -1;
+    h->current_hour_ = -1;
     return h;
 }
 
@@ -93,15 +147,77 @@ void History::close_minute() noexcept {
         }
         r.rejected = a.rejected;
         std::memset(&a, 0, sizeof a);
+        add_to_hour(r);
     }
     n_listed_ = 0;
+    hour_ticks_ += minute_ticks_;
+    ++hour_minutes_;
     minute_ticks_ = 0;
+}
+
+void History::add_to_hour(const HistoryMinute& m) noexcept {
+    HourAccumulator& a = hour_accumulators()[m.entry];
+    if (!a.listed) {
+        hour_listed()[n_hour_listed_++] = m.entry;
+        a.listed = 1;
+    }
+    if (a.present > 0 && a.incarnation != m.incarnation) clear(a);
+    a.incarnation = m.incarnation;
+    for (int g = 0; g < kGauges; ++g) {
+        a.min[g] = a.present == 0 ? m.min[g] : std::min(a.min[g], m.min[g]);
+        a.max[g] = std::max(a.max[g], m.max[g]);
+        a.sum[g] += m.sum[g];
+        int32_t* top = a.top[g];  // keep the four largest, descending
+        int32_t v = m.max[g];
+        for (int k = 0; k < kTopMaxima; ++k)
+            if (v > top[k]) std::swap(v, top[k]);
+    }
+    a.rejected += m.rejected;
+    ++a.present;
+}
+
+void History::close_hour() noexcept {
+    HourAccumulator* acc = hour_accumulators();
+    std::sort(hour_listed(), hour_listed() + n_hour_listed_);
+    // Nearest rank of the 95th percentile among the hour's minutes, counted
+    // from the top: 1 is the largest maximum.
+    const int32_t n = hour_minutes_;
+    const int32_t rank = n - (n * 95 + 99) / 100 + 1;
+    for (int32_t k = 0; k < n_hour_listed_; ++k) {
+        const int32_t e = hour_listed()[k];
+        HourAccumulator& a = acc[e];
+        if (a.present == 0) {  // erased by reset() meanwhile
+            a.listed = 0;
+            continue;
+        }
+        HistoryHour& r = hour_ring()[hour_head_++ % hour_rows_];
+        r.hour = current_hour_ * 60 * ticks_per_minute_;
+        r.entry = e;
+        r.incarnation = a.incarnation;
+        r.samples = hour_ticks_;
+        r.minutes = n;
+        for (int g = 0; g < kGauges; ++g) {
+            r.min[g] = a.present < n ? 0 : a.min[g];  // absent minutes were zeros
+            r.max[g] = a.max[g];
+            r.p95[g] = rank >= 1 && rank <= kTopMaxima ? a.top[g][rank - 1] : a.max[g];
+            r.sum[g] = a.sum[g];
+        }
+        r.rejected = a.rejected;
+        std::memset(&a, 0, sizeof a);
+    }
+    n_hour_listed_ = 0;
+    hour_ticks_ = 0;
+    hour_minutes_ = 0;
 }
 
 void History::record(int64_t now, const HistorySample* rows, int32_t n) noexcept {
     const int64_t minute = now / ticks_per_minute_;
-    if (current_minute_ >= 0 && minute != current_minute_) close_minute();
+    if (current_minute_ >= 0 && minute != current_minute_) {
+        close_minute();
+        if (minute / 60 != current_hour_) close_hour();
+    }
     current_minute_ = minute;
+    current_hour_ = minute / 60;
     ++minute_ticks_;
 
     Accumulator* acc = accumulators();
@@ -137,9 +253,18 @@ int32_t History::copy_minutes(HistoryMinute* out, int32_t max) const noexcept {
     return copy_ring(minute_ring(), minute_rows_, minute_head_, out, max);
 }
 
-void History::append(const HistorySample* sample, const HistoryMinute* minute) noexcept {
-    if (sample) samples()[sample_head_++ % sample_rows_] = *sample;
-    if (minute) minute_ring()[minute_head_++ % minute_rows_] = *minute;
+int32_t History::copy_hours(HistoryHour* out, int32_t max) const noexcept {
+    return copy_ring(hour_ring(), hour_rows_, hour_head_, out, max);
+}
+
+void History::append(const HistorySample& sample) noexcept {
+    samples()[sample_head_++ % sample_rows_] = sample;
+}
+void History::append(const HistoryMinute& minute) noexcept {
+    minute_ring()[minute_head_++ % minute_rows_] = minute;
+}
+void History::append(const HistoryHour& hour) noexcept {
+    hour_ring()[hour_head_++ % hour_rows_] = hour;
 }
 
 void History::erase(int32_t entry) noexcept {
@@ -147,14 +272,19 @@ void History::erase(int32_t entry) noexcept {
         if (entry < 0 || samples()[k].entry == entry) samples()[k].entry = -1;
     for (int32_t k = 0; k < minute_rows_; ++k)
         if (entry < 0 || minute_ring()[k].entry == entry) minute_ring()[k].entry = -1;
-    Accumulator* acc = accumulators();
+    for (int32_t k = 0; k < hour_rows_; ++k)
+        if (entry < 0 || hour_ring()[k].entry == entry) hour_ring()[k].entry = -1;
     if (entry >= 0 && entry < entries_) {
-        clear(acc[entry]);
+        clear(accumulators()[entry]);
+        clear(hour_accumulators()[entry]);
         return;
     }
     if (entry < 0) {
-        std::memset(acc, 0, sizeof(Accumulator) * static_cast<size_t>(entries_));
+        std::memset(accumulators(), 0, sizeof(Accumulator) * static_cast<size_t>(entries_));
         n_listed_ = 0;
+        std::memset(hour_accumulators(), 0,
+                    sizeof(HourAccumulator) * static_cast<size_t>(entries_));
+        n_hour_listed_ = 0;
     }
 }
 
@@ -164,8 +294,19 @@ void History::clear(Accumulator& a) noexcept {
     a.listed = listed;
 }
 
+void History::clear(HourAccumulator& a) noexcept {
+    const int32_t listed = a.listed;
+    std::memset(&a, 0, sizeof a);
+    a.listed = listed;
+}
+
 int64_t History::oldest(int64_t now) const noexcept {
     int64_t oldest = now;
+    if (hour_head_ > 0) {
+        const HistoryHour& r =
+            hour_ring()[std::max<int64_t>(0, hour_head_ - hour_rows_) % hour_rows_];
+        oldest = std::min(oldest, r.hour);
+    }
     if (minute_head_ > 0) {
         const HistoryMinute& r =
             minute_ring()[std::max<int64_t>(0, minute_head_ - minute_rows_) % minute_rows_];

@@ -16,9 +16,9 @@ namespace {
 struct World {
     World(int32_t apps)
         : ledger_memory(Ledger::bytes_needed(apps)),
-          history_memory(History::bytes_needed(64, 16, apps + 1)),
+          history_memory(History::bytes_needed({64, 16, 4}, apps + 1)),
           ledger(Ledger::create(ledger_memory.get(), apps, 100, 1)),
-          history(History::create(history_memory.get(), 64, 16, apps + 1, 60)) {}
+          history(History::create(history_memory.get(), {64, 16, 4}, apps + 1, 60)) {}
     Block ledger_memory, history_memory;
     Ledger* ledger;
     History* history;
@@ -28,6 +28,7 @@ std::string encode(World& w) {
     std::vector<ApplicationEntry> entries(w.ledger->max_applications() + 1);
     std::vector<HistorySample> samples(64);
     std::vector<HistoryMinute> minutes(16);
+    std::vector<HistoryHour> hours(4);
     DumpInput in{};
     in.entries = entries.data();
     in.n_entries =
@@ -36,6 +37,8 @@ std::string encode(World& w) {
     in.n_samples = w.history->copy_samples(samples.data(), 64);
     in.minutes = minutes.data();
     in.n_minutes = w.history->copy_minutes(minutes.data(), 16);
+    in.hours = hours.data();
+    in.n_hours = w.history->copy_hours(hours.data(), 4);
     std::string bytes(encode_dump(in, 15, nullptr, 0), '\0');
     encode_dump(in, 15, bytes.data(), bytes.size());
     return bytes;
@@ -54,7 +57,8 @@ World saved_world() {
     s.incarnation = w.ledger->entry(b).incarnation;
     s.gauge[kConnections] = 3;
     w.history->record(10, &s, 1);
-    w.history->record(70, &s, 1);  // closes minute 0 into a roll-up
+    w.history->record(70, &s, 1);    // closes minute 0 into a roll-up
+    w.history->record(3600, &s, 1);  // and hour 0
     return w;
 }
 
@@ -75,13 +79,18 @@ TEST(Dump, RoundTripMovesCountersAndHistoryToTheNewEntries) {
     EXPECT_EQ(after.ledger->entry(b).peak_connections, 3);
     EXPECT_EQ(after.ledger->entry(b).connections, 0);  // sessions do not survive
     std::vector<HistorySample> samples(64);
-    ASSERT_EQ(after.history->copy_samples(samples.data(), 64), 2);
+    ASSERT_EQ(after.history->copy_samples(samples.data(), 64), 3);
     EXPECT_EQ(samples[0].entry, b);
     EXPECT_EQ(samples[0].incarnation, after.ledger->entry(b).incarnation);
     EXPECT_EQ(samples[1].sample_time, 70);
     std::vector<HistoryMinute> minutes(16);
-    ASSERT_EQ(after.history->copy_minutes(minutes.data(), 16), 1);
+    ASSERT_EQ(after.history->copy_minutes(minutes.data(), 16), 2);
     EXPECT_EQ(minutes[0].entry, b);
+    std::vector<HistoryHour> hours(4);
+    ASSERT_EQ(after.history->copy_hours(hours.data(), 4), 1);
+    EXPECT_EQ(hours[0].entry, b);
+    EXPECT_EQ(hours[0].incarnation, after.ledger->entry(b).incarnation);
+    EXPECT_EQ(hours[0].max[kConnections], 3);
     EXPECT_TRUE(after.ledger->consistent());
 }
 

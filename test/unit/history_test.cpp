@@ -1,7 +1,8 @@
-// The history: fine ring keeps the newest, roll-ups per minute with absent
-// ticks counted as zero, incarnations, erase.
+// The history: fine ring keeps the newest, roll-ups per minute and per hour
+// with absent ticks (and minutes) counted as zero, incarnations, erase.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <memory>
 #include <vector>
 
@@ -16,9 +17,9 @@ constexpr int64_t kMinute = 60;  // tests count time in seconds
 
 class TestHistory {
 public:
-    TestHistory(int32_t samples, int32_t minutes, int32_t entries)
-        : memory_(History::bytes_needed(samples, minutes, entries)),
-          history_(History::create(memory_.get(), samples, minutes, entries, kMinute)) {}
+    TestHistory(int32_t samples, int32_t minutes, int32_t entries, int32_t hours = 8)
+        : memory_(History::bytes_needed({samples, minutes, hours}, entries)),
+          history_(History::create(memory_.get(), {samples, minutes, hours}, entries, kMinute)) {}
     History* operator->() { return history_; }
 
 private:
@@ -127,4 +128,94 @@ TEST(History, OldestIsTheOldestRowKept) {
     HistorySample r = row(1, 1, 0);
     for (int t : {100, 130, 170, 200}) h->record(t, &r, 1);
     EXPECT_EQ(h->oldest(500), 60);  // the roll-up of minute 1 starts at 60
+}
+
+TEST(History, HoursSummariseTheirMinutesWithTheP95OfTheMinuteMaxima) {
+    TestHistory h(16, 128, 3);
+    constexpr int64_t kHour = 60 * kMinute;
+    // One tick a minute for an hour: entry 1 holds 1, 2, ... 60 connections;
+    // entry 2 appears in two minutes only, with 7 and 3.
+    for (int m = 0; m < 60; ++m) {
+        std::vector<HistorySample> rows = {row(1, m + 1, 0, 1)};
+        if (m == 10) rows.push_back(row(2, 7, 0));
+        if (m == 20) rows.push_back(row(2, 3, 0));
+        h->record(m * kMinute, rows.data(), static_cast<int32_t>(rows.size()));
+    }
+    HistorySample none{};
+    h->record(kHour, &none, 0);  // closes minute 59, and with it hour 0
+    std::vector<HistoryHour> out(8);
+    ASSERT_EQ(h->copy_hours(out.data(), 8), 2);
+    const HistoryHour& e1 = out[0].entry == 1 ? out[0] : out[1];
+    const HistoryHour& e2 = out[0].entry == 2 ? out[0] : out[1];
+    EXPECT_EQ(e1.hour, 0);
+    EXPECT_EQ(e1.samples, 60);
+    EXPECT_EQ(e1.minutes, 60);
+    EXPECT_EQ(e1.min[kConnections], 1);
+    EXPECT_EQ(e1.max[kConnections], 60);
+    EXPECT_DOUBLE_EQ(e1.mean(kConnections), 30.5);  // (1 + ... + 60) / 60
+    EXPECT_EQ(e1.p95[kConnections], 57);            // nearest rank: the 57th of 60
+    EXPECT_EQ(e1.rejected, 60);
+    EXPECT_EQ(e2.min[kConnections], 0);  // absent in 58 minutes
+    EXPECT_EQ(e2.max[kConnections], 7);
+    EXPECT_EQ(e2.p95[kConnections], 0);  // 58 zeros, then 3 and 7: the 57th is a zero
+    EXPECT_DOUBLE_EQ(e2.mean(kConnections), 10.0 / 60);
+}
+
+TEST(History, AShortHourTakesItsP95FromTheMinutesItHad) {
+    TestHistory h(16, 16, 2);
+    // Three minutes (the server started late in the hour): 2, 9, 4.
+    for (int m = 57; m < 60; ++m) {
+        HistorySample r = row(1, m == 57 ? 2 : m == 58 ? 9 : 4, 0);
+        h->record(m * kMinute, &r, 1);
+    }
+    HistorySample none{};
+    h->record(60 * kMinute, &none, 0);
+    std::vector<HistoryHour> out(2);
+    ASSERT_EQ(h->copy_hours(out.data(), 2), 1);
+    EXPECT_EQ(out[0].minutes, 3);
+    EXPECT_EQ(out[0].p95[kConnections], 9);  // ceil(0.95 * 3) = 3rd of 3
+    EXPECT_EQ(out[0].min[kConnections], 2);
+}
+
+TEST(History, HourRowsAreErasedAndCountForTheOldest) {
+    TestHistory h(2, 2, 3, 4);
+    std::vector<HistorySample> rows = {row(1, 1, 0), row(2, 2, 0)};
+    for (int m : {0, 1, 60, 61, 120}) h->record(m * kMinute, rows.data(), 2);
+    std::vector<HistoryHour> r(4);
+    ASSERT_EQ(h->copy_hours(r.data(), 4), 4);  // hours 0 and 1, both entries
+    EXPECT_EQ(h->oldest(10000 * kMinute), 0);  // the minute ring only reaches hour 1
+    h->erase(1);
+    ASSERT_EQ(h->copy_hours(r.data(), 4), 2);
+    EXPECT_EQ(r[0].entry, 2);
+    h->erase(-1);
+    EXPECT_EQ(h->copy_hours(r.data(), 4), 0);
+}
+
+TEST(History, SummaryRowsStandForTheirTicksKeepingPeakP95AndMean) {
+    HistoryHour hour{};
+    hour.samples = 3600;
+    hour.max[kActive] = 40;
+    hour.p95[kActive] = 20;
+    hour.sum[kActive] = 3600 * 5;  // a mean of 5
+    std::vector<int32_t> ticks(4000, -1);
+    ASSERT_EQ(fill_ticks(hour, kActive, ticks.data(), 4000), 3600);
+    EXPECT_EQ(ticks[3600], -1) << "nothing written past the hour's ticks";
+    std::vector<int32_t> sorted(ticks.begin(), ticks.begin() + 3600);
+    std::sort(sorted.begin(), sorted.end());
+    EXPECT_EQ(sorted.back(), 40);
+    EXPECT_EQ(sorted[3600 * 95 / 100], 20);  // the top 5 % at the p95
+    int64_t sum = 0;
+    for (int32_t v : sorted) sum += v;
+    EXPECT_EQ(sum, 3600 * 5);  // the mean kept
+    EXPECT_EQ(fill_ticks(hour, kActive, ticks.data(), 10), 10) << "bounded by max";
+
+    HistoryMinute minute{};
+    minute.samples = 4;
+    minute.max[kActive] = 9;
+    minute.sum[kActive] = 15;  // mean 3.75: 9 once, then 6 shared by three ticks
+    ASSERT_EQ(fill_ticks(minute, kActive, ticks.data(), 100), 4);
+    EXPECT_EQ(ticks[0], 9);
+    EXPECT_EQ(ticks[1], 2);
+    EXPECT_EQ(ticks[2], 2);
+    EXPECT_EQ(ticks[3], 2);
 }
