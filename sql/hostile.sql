@@ -30,45 +30,53 @@ SELECT application_name FROM pgpool_stats.set_budget('"quoted" \name', 1);
 SELECT count(*) AS budgets FROM pgpool_stats.budget;
 \pset format unaligned
 \pset tuples_only on
-SELECT pg_temp.masked(pgpool_stats.pool_config($$x'); DROP TABLE pgpool_stats.budget; --$$, 'pgbouncer', 1));
 SELECT pg_temp.masked(pgpool_stats.pool_config('"quoted" \name', 'sqlalchemy', 1));
 SELECT pg_temp.masked(pgpool_stats.pool_config('"quoted" \name', 'hikaricp', 1));
 \pset format aligned
 \pset tuples_only off
 SELECT (pgpool_stats.pool_config('"quoted" \name')::json) ->> 'application_name' AS json_name;
--- A name a client's format cannot carry is refused (0A000), never written:
--- PgBouncer 1.18 reads a [databases] entry name only of [0-9A-Za-z_.-], with
--- no quoting, keeps "pgbouncer" for its console and has no empty value. Only
--- the pgbouncer format names the database; a dotted name is written as it is.
+-- A name a client's format cannot carry is refused (0A000), never written.
+-- The pgbouncer format names its [databases] entry after the application, and
+-- PgBouncer 1.18 reads an entry name only of [0-9A-Za-z_.-], with no quoting,
+-- keeps "pgbouncer" for its console and has no empty value: the injection
+-- string above, "pgbouncer" and the empty name are refused. The database is
+-- only dbname='s value, quoted as PgBouncer reads it; only a control
+-- character in it is refused (a newline would start a new setting). Only the
+-- pgbouncer format names the database.
+SELECT pgpool_stats.pool_config($$x'); DROP TABLE pgpool_stats.budget; --$$, 'pgbouncer', 1);
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT pgpool_stats.pool_config('pgbouncer', 'pgbouncer');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
 SELECT pgpool_stats.pool_config('', 'pgbouncer');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 CREATE DATABASE "billing db";
+CREATE DATABASE "o'brien ""db""";
 CREATE DATABASE "line
 auth_type = any";
 CREATE DATABASE pgbouncer;
 CREATE DATABASE "a.b-1";
+-- Each database's entry for 'keep' (the line after [databases]).
 \c "billing db"
 CREATE EXTENSION pgpool_stats;
-SELECT pg_temp.masked(pgpool_stats.pool_config('keep', 'pgbouncer', 1));
-\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT substring(pgpool_stats.pool_config('keep', 'pgbouncer', 1) FROM '\[databases\]\n([^\n]*)') AS entry;
 SELECT pgpool_stats.pool_config('keep', 'json', 1)::json ->> 'application_name' AS json_does_not_name_the_database;
+\c "o'brien ""db"""
+CREATE EXTENSION pgpool_stats;
+SELECT substring(pgpool_stats.pool_config('keep', 'pgbouncer', 1) FROM '\[databases\]\n([^\n]*)') AS entry;
 \c 'dbname=''line\nauth_type = any'''
 CREATE EXTENSION pgpool_stats;
-SELECT pg_temp.masked(pgpool_stats.pool_config('keep', 'pgbouncer', 1));
+SELECT pgpool_stats.pool_config('keep', 'pgbouncer', 1);
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT pgpool_stats.pool_config('keep', 'json', 1)::json ->> 'application_name' AS json_does_not_name_the_database;
 \c pgbouncer
 CREATE EXTENSION pgpool_stats;
-SELECT pg_temp.masked(pgpool_stats.pool_config('keep', 'pgbouncer', 1));
-\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT substring(pgpool_stats.pool_config('keep', 'pgbouncer', 1) FROM '\[databases\]\n([^\n]*)') AS entry;
 \c "a.b-1"
 CREATE EXTENSION pgpool_stats;
-\pset format unaligned
-\pset tuples_only on
-SELECT pg_temp.masked(pgpool_stats.pool_config('"quoted" \name', 'pgbouncer', 1));
-\pset format aligned
-\pset tuples_only off
+SELECT substring(pgpool_stats.pool_config('keep', 'pgbouncer', 1) FROM '\[databases\]\n([^\n]*)') AS entry;
 \c contrib_regression
 DROP DATABASE "billing db";
+DROP DATABASE "o'brien ""db""";
 DROP DATABASE "line
 auth_type = any";
 DROP DATABASE pgbouncer;

@@ -19,6 +19,7 @@ extern "C" {
 #include "commands/dbcommands.h"
 #include "funcapi.h"
 #include "lib/stringinfo.h"
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -231,12 +232,13 @@ const char* name_for_message(const char* name) {
     return s.data;
 }
 
-// Which character of a name was refused. Every character before it is
-// ASCII, so its byte offset is its position.
-const char* refused_character(const core::UncarriedName& u) {
-    if (u.byte >= 0x20 && u.byte < 0x7f)
-        return psprintf("character %zu, \"%c\"", u.offset + 1, u.byte);
-    return psprintf("character %zu, byte 0x%02x", u.offset + 1, u.byte);
+// Which character of NAME was refused: its position counts the characters
+// before it in the database's encoding (a database name may have multibyte
+// characters before a refused control byte).
+const char* refused_character(const core::UncarriedName& u, const char* name) {
+    const int position = pg_mbstrlen_with_len(name, static_cast<int>(u.offset)) + 1;
+    if (u.byte >= 0x20 && u.byte < 0x7f) return psprintf("character %d, \"%c\"", position, u.byte);
+    return psprintf("character %d, byte 0x%02x", position, u.byte);
 }
 
 // Refuses (0A000) a name the client's format cannot carry: the text must be
@@ -257,41 +259,68 @@ void refuse_uncarried_name(core::PoolClient client, const char* client_name,
                                "sessions in with \"?\" in its place, so the budget would not "
                                "count them under this name, and a control character could start "
                                "a new line in the settings.",
-                               refused_character(u)),
+                               refused_character(u, in.application_name)),
                      errhint("Use the name as pgpool_stats.applications shows it.")));
             break;
         case core::UncarriedReason::kNotPgBouncerEntryName:
             ereport(ERROR,
                     (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-                     errmsg("pool_config cannot write database name \"%s\" as a PgBouncer entry",
-                            name_for_message(in.database)),
-                     errdetail("PgBouncer 1.18 reads a [databases] entry name only of ASCII "
-                               "letters, digits, \"_\", \".\" and \"-\", with no quoting; "
-                               "anything else stops it with a syntax error. The name has %s.",
-                               *in.database ? refused_character(u) : "no character"),
-                     errhint("Rename the database, or write the entry by hand under a name "
-                             "PgBouncer reads, with dbname= set to this database; the other "
-                             "clients' settings do not name the database.")));
+                     errmsg("pool_config cannot write application_name \"%s\" as a PgBouncer "
+                            "entry name",
+                            name_for_message(in.application_name)),
+                     errdetail("The pgbouncer snippet names its [databases] entry after the "
+                               "application, and PgBouncer 1.18 reads an entry name only of "
+                               "ASCII letters, digits, \"_\", \".\" and \"-\", with no "
+                               "quoting; anything else stops it with a syntax error. The name "
+                               "has %s.",
+                               refused_character(u, in.application_name)),
+                     errhint("Budget the application under a name of those characters and set "
+                             "it in its clients, or write the entry by hand under such a name "
+                             "with application_name= set to this one in single quotes; the "
+                             "other clients' formats write this name as it is.")));
             break;
         case core::UncarriedReason::kPgBouncerReservedName:
             ereport(ERROR,
                     (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-                     errmsg("pool_config cannot write database name \"pgbouncer\" as a "
-                            "PgBouncer entry"),
-                     errdetail("PgBouncer keeps the name \"pgbouncer\" for its admin console "
-                               "and refuses an entry of that name."),
+                     errmsg("pool_config cannot write application_name \"pgbouncer\" as a "
+                            "PgBouncer entry name"),
+                     errdetail("The pgbouncer snippet names its [databases] entry after the "
+                               "application, and PgBouncer keeps the name \"pgbouncer\" for its "
+                               "admin console and refuses an entry of that name."),
                      errhint("Write the entry by hand under another name, with "
-                             "dbname=pgbouncer, or rename the database.")));
+                             "application_name=pgbouncer, or budget the application under "
+                             "another name.")));
             break;
         case core::UncarriedReason::kEmptyPgBouncerValue:
+            if (u.name == core::PoolConfigName::kApplicationName)
+                ereport(ERROR,
+                        (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+                         errmsg("pool_config cannot write an empty application_name for "
+                                "pgbouncer"),
+                         errdetail("The pgbouncer snippet names its [databases] entry after the "
+                                   "application, and an entry needs a name; nor can PgBouncer "
+                                   "1.18 send an empty application_name: its connection strings "
+                                   "have no empty value (application_name='' is a syntax error, "
+                                   "and application_name= takes the next setting as its value)."),
+                         errhint("Budget the application under a name it sets, or use another "
+                                 "client format.")));
+            else  // PostgreSQL has no such database; the core refuses it all the same
+                ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+                                errmsg("pool_config cannot write an empty database name for "
+                                       "pgbouncer")));
+            break;
+        case core::UncarriedReason::kControlCharacterInPgBouncerValue:
             ereport(ERROR,
                     (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-                     errmsg("pool_config cannot write an empty application_name for pgbouncer"),
-                     errdetail("PgBouncer 1.18's connection strings have no empty value: "
-                               "application_name='' is a syntax error, and application_name= "
-                               "takes the next setting as its value."),
-                     errhint("Budget the application under a name it sets, or use another "
-                             "client format.")));
+                     errmsg("pool_config cannot write database name \"%s\" in a PgBouncer "
+                            "entry",
+                            name_for_message(in.database)),
+                     errdetail("Its %s, is a control character: PgBouncer reads its "
+                               "configuration line by line, so a newline would end the entry "
+                               "and start a new setting, and terminals and editors hide or "
+                               "rewrite the others.",
+                               refused_character(u, in.database)),
+                     errhint("Rename the database; the other clients' formats do not name it.")));
             break;
     }
 }

@@ -78,7 +78,12 @@ bool is_printable_ascii(char c) {
     return c >= 0x20 && c <= 0x7e;
 }
 
-// What PgBouncer 1.18's ini parser reads as a key, without '*' (a database
+// A byte below 0x20 or DEL; a byte of a multibyte character is not one.
+bool is_control(char c) {
+    return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
+}
+
+// What PgBouncer 1.18's ini parser reads as a key, without '*' (an entry
 // named "*" would become PgBouncer's fallback entry for every database).
 bool is_pgbouncer_entry_char(char c) {
     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
@@ -200,20 +205,33 @@ void psycopg_pool(Text& t, const PoolConfigInput& in) {
     t.add(",\n");
 }
 
+// One [databases] entry per application, named after it, so that the
+// snippets of several applications add up instead of overwriting each other.
+// PgBouncer reads the rest only in [pgbouncer], once for all its entries: a
+// commented suggestion, for the reader to merge (never set twice, or
+// silently, by pasting two snippets).
 void pgbouncer(Text& t, const PoolConfigInput& in) {
     const Recommendation& r = *in.recommendation;
+    // An entry name as PgBouncer reads it (uncarried_name()): written bare.
+    const char* app = in.application_name;
     headline(t, ";", "PgBouncer settings (the instances are PgBouncers)", in);
-    t.add("; add host= and port= of this server to the database entry\n[databases]\n");
-    t.add(in.database);  // an entry name as PgBouncer reads it (uncarried_name())
-    t.add(" = dbname=");
+    t.addf(
+        "; its clients connect to database %s on PgBouncer; add host= and port= of this server "
+        "to the entry\n[databases]\n%s = dbname=",
+        app, app);
     t.connstr_value(in.database);
     t.add(" application_name=");
-    t.connstr_value(in.application_name);
-    t.addf(" pool_size=%d reserve_pool=%d max_db_connections=%d\n[pgbouncer]\n", r.pool_size,
-           r.max_overflow, r.pool_size + r.max_overflow);
-    t.addf("query_wait_timeout = %d\n", r.pool_timeout_seconds);
+    t.connstr_value(app);
+    t.addf(" pool_size=%d reserve_pool=%d max_db_connections=%d\n", r.pool_size, r.max_overflow,
+           r.pool_size + r.max_overflow);
+    t.add(
+        "; server-wide settings suggested for this application, commented out: PgBouncer has one\n"
+        "; value of each for all its entries, so merge them by hand with the other applications'\n"
+        "; into your own [pgbouncer] section, taking the largest value of each\n"
+        "; [pgbouncer]\n");
+    t.addf("; query_wait_timeout = %d\n", r.pool_timeout_seconds);
     if (has_idle_timeout(r))
-        t.addf("idle_transaction_timeout = %d\n", r.idle_in_transaction_timeout_seconds);
+        t.addf("; idle_transaction_timeout = %d\n", r.idle_in_transaction_timeout_seconds);
 }
 
 // Every client: its SQL name and the writer of its format.
@@ -253,18 +271,24 @@ UncarriedName uncarried_name(PoolClient client, const PoolConfigInput& in) noexc
         if (!is_printable_ascii(*c))
             return {UncarriedReason::kNotPrintableAscii, PoolConfigName::kApplicationName,
                     static_cast<size_t>(c - app), static_cast<unsigned char>(*c)};
-    if (client != PoolClient::kPgBouncer) return {};  // the others do not write the database
+    if (client != PoolClient::kPgBouncer) return {};  // the others write nothing else
+    // The application names the entry.
     if (*app == '\0')
         return {UncarriedReason::kEmptyPgBouncerValue, PoolConfigName::kApplicationName, 0, 0};
-    const char* db = in.database;
-    if (*db == '\0')  // PostgreSQL has no such database; refused all the same
-        return {UncarriedReason::kNotPgBouncerEntryName, PoolConfigName::kDatabase, 0, 0};
-    for (const char* c = db; *c; ++c)
+    for (const char* c = app; *c; ++c)
         if (!is_pgbouncer_entry_char(*c))
-            return {UncarriedReason::kNotPgBouncerEntryName, PoolConfigName::kDatabase,
+            return {UncarriedReason::kNotPgBouncerEntryName, PoolConfigName::kApplicationName,
+                    static_cast<size_t>(c - app), static_cast<unsigned char>(*c)};
+    if (std::strcmp(app, "pgbouncer") == 0)
+        return {UncarriedReason::kPgBouncerReservedName, PoolConfigName::kApplicationName, 0, 0};
+    // The database is only dbname='s value.
+    const char* db = in.database;
+    if (*db == '\0')
+        return {UncarriedReason::kEmptyPgBouncerValue, PoolConfigName::kDatabase, 0, 0};
+    for (const char* c = db; *c; ++c)
+        if (is_control(*c))
+            return {UncarriedReason::kControlCharacterInPgBouncerValue, PoolConfigName::kDatabase,
                     static_cast<size_t>(c - db), static_cast<unsigned char>(*c)};
-    if (std::strcmp(db, "pgbouncer") == 0)
-        return {UncarriedReason::kPgBouncerReservedName, PoolConfigName::kDatabase, 0, 0};
     return {};
 }
 

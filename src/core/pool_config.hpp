@@ -29,7 +29,7 @@ const char* pool_client_names() noexcept;
 
 struct PoolConfigInput {
     const char* application_name;  // the budget's name
-    const char* database;          // the database the settings are for (pgbouncer)
+    const char* database;          // the database the settings are for (pgbouncer's dbname=)
     const Recommendation* recommendation;
     // The budget as it is now, quoted beside the recommended one.
     bool has_budget;
@@ -45,17 +45,25 @@ enum class UncarriedReason {
     // so the budget would not count it; a control byte could also start a
     // new line, hence a new setting, in the text.
     kNotPrintableAscii,
-    // database, pgbouncer: a byte outside [0-9A-Za-z_.-]. PgBouncer 1.18
-    // reads a [databases] entry name only of those (and '*', its fallback
-    // entry) and has no quoting for it: anything else is a syntax error.
+    // application_name, pgbouncer: a byte outside [0-9A-Za-z_.-]. The
+    // snippet names its [databases] entry after the application, and
+    // PgBouncer 1.18 reads an entry name only of those (and '*', its
+    // fallback entry) with no quoting: anything else is a syntax error.
     kNotPgBouncerEntryName,
-    // database "pgbouncer", pgbouncer: the name of PgBouncer's admin console,
-    // which it refuses as an entry.
+    // application_name "pgbouncer", pgbouncer: the name of PgBouncer's admin
+    // console, which it refuses as an entry.
     kPgBouncerReservedName,
-    // application_name "", pgbouncer: PgBouncer 1.18's connection strings
-    // have no empty value ('' is a syntax error; a bare empty value takes
-    // the next setting as its value).
+    // application_name "", pgbouncer: an entry needs a name, and PgBouncer
+    // 1.18's connection strings have no empty value ('' is a syntax error; a
+    // bare empty value takes the next setting as its value). The database
+    // too (PostgreSQL has no database "", refused all the same).
     kEmptyPgBouncerValue,
+    // database, pgbouncer: a control byte (0x00-0x1f, 0x7f) in dbname=.
+    // PgBouncer reads its file line by line, so a newline would end the
+    // entry and start a new setting; the others it reads inside quotes, but
+    // terminals and editors hide or rewrite them (a carriage return becomes
+    // a line end), so the pasted text would not be what was written.
+    kControlCharacterInPgBouncerValue,
 };
 
 enum class PoolConfigName { kApplicationName, kDatabase };
@@ -63,7 +71,8 @@ enum class PoolConfigName { kApplicationName, kDatabase };
 struct UncarriedName {
     UncarriedReason reason = UncarriedReason::kNone;         // kNone: every name can be written
     PoolConfigName name = PoolConfigName::kApplicationName;  // which name
-    size_t offset = 0;  // the byte refused (kNotPrintableAscii, kNotPgBouncerEntryName)
+    size_t offset = 0;  // the byte refused (kNotPrintableAscii, kNotPgBouncerEntryName,
+                        // kControlCharacterInPgBouncerValue)
     unsigned char byte = 0;
 };
 

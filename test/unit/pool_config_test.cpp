@@ -2,7 +2,8 @@
 // setting that carries it, names are quoted for each syntax or refused when a
 // syntax cannot carry them, output is cut safely. Real clients parse these
 // formats in test/clients/pool_config_formats.py (TAP 014, 023); the real
-// PgBouncer loads its snippet in TAP 014 and 023.
+// PgBouncer loads its snippet in TAP 014 and 023, two applications' snippets
+// together in TAP 040.
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -148,51 +149,126 @@ TEST(PoolConfig, AsyncpgAndPsycopgPoolArguments) {
 
 TEST(PoolConfig, PgBouncerSnippet) {
     const std::string s = config(PoolClient::kPgBouncer, known());
+    // One entry named after the application, for the database; the
+    // server-wide settings only as a commented suggestion.
     EXPECT_TRUE(has(s,
-                    "\n[databases]\nappdb = dbname=appdb application_name=shop pool_size=3 "
-                    "reserve_pool=1 max_db_connections=4\n[pgbouncer]\n"
-                    "query_wait_timeout = 30\nidle_transaction_timeout = 60\n"))
+                    "\n; its clients connect to database shop on PgBouncer; add host= and port= "
+                    "of this server to the entry\n[databases]\nshop = dbname=appdb "
+                    "application_name=shop pool_size=3 reserve_pool=1 max_db_connections=4\n"))
         << s;
-    // PgBouncer 1.18 reads an entry name of [0-9A-Za-z_.-] as it is; in its
-    // connection strings a value is bare or single-quoted with '' for a
-    // quote, and a backslash is an ordinary character.
-    const std::string q = config(PoolClient::kPgBouncer, known(), "it's a shop", "a.b-1");
-    EXPECT_TRUE(has(q, "\n[databases]\na.b-1 = dbname=a.b-1 application_name='it''s a shop' "))
-        << q;
-    EXPECT_TRUE(has(config(PoolClient::kPgBouncer, known(), "x\"y\\z", "A_9"),
-                    "\nA_9 = dbname=A_9 application_name='x\"y\\z' pool_size="));
+    EXPECT_TRUE(
+        has(s, "; [pgbouncer]\n; query_wait_timeout = 30\n; idle_transaction_timeout = 60\n"))
+        << s;
+    EXPECT_TRUE(has(s, "server-wide")) << s;
+    // Nothing but that entry is a setting: every other line is a comment
+    // or the [databases] header.
+    int settings = 0;
+    for (const std::string& line : lines(s)) {
+        if (line.empty() || line[0] == ';' || line == "[databases]") continue;
+        ++settings;
+        EXPECT_EQ(line.rfind("shop = ", 0), 0u) << line;
+    }
+    EXPECT_EQ(settings, 1) << s;
+}
+
+TEST(PoolConfig, PgBouncerDatabaseIsAConnectionStringValue) {
+    // In PgBouncer 1.18's connection strings a value is bare or
+    // single-quoted with '' for a quote, and a backslash is an ordinary
+    // character (checked with the real binary: TAP 023).
+    EXPECT_TRUE(has(config(PoolClient::kPgBouncer, known(), "shop", "it's a shop"),
+                    "\nshop = dbname='it''s a shop' application_name=shop pool_size="));
+    EXPECT_TRUE(has(config(PoolClient::kPgBouncer, known(), "shop", "x\"y\\z"),
+                    "\nshop = dbname='x\"y\\z' application_name=shop pool_size="));
+    for (const char* db : {"a.b-1", "caf\xc3\xa9", "*", "pgbouncer", "a=b#c;d"})
+        EXPECT_TRUE(has(config(PoolClient::kPgBouncer, known(), "shop", db),
+                        std::string("\nshop = dbname=") + db + " application_name=shop "))
+            << db;
+}
+
+TEST(PoolConfig, TwoApplicationsOfOneDatabaseGetTwoEntries) {
+    // The entry used to be named after the database: a second application's
+    // snippet overwrote the first.
+    Recommendation other = known();
+    other.pool_size = 5;
+    other.max_overflow = 0;
+    const std::string both = config(PoolClient::kPgBouncer, known(), "shop", "appdb") +
+                             config(PoolClient::kPgBouncer, other, "billing", "appdb");
+    EXPECT_TRUE(has(both,
+                    "\nshop = dbname=appdb application_name=shop pool_size=3 reserve_pool=1 "
+                    "max_db_connections=4\n"))
+        << both;
+    EXPECT_TRUE(has(both,
+                    "\nbilling = dbname=appdb application_name=billing pool_size=5 "
+                    "reserve_pool=0 max_db_connections=5\n"))
+        << both;
+    // Pasted together they set no server-wide setting, once or twice.
+    for (const std::string& line : lines(both))
+        EXPECT_TRUE(line.empty() || line[0] == ';' || line == "[databases]" ||
+                    line.rfind("shop = ", 0) == 0 || line.rfind("billing = ", 0) == 0)
+            << line;
 }
 
 TEST(PoolConfig, PgBouncerEntryNamesAreOnlyWhatPgBouncerReads) {
-    // Names PgBouncer 1.18 loads as entry names (checked with the real
-    // binary: TAP 023).
-    for (const char* db : {"appdb", "a.b-1", "A_B", "1", "-", "PgBouncer", "pgbouncer2"})
-        EXPECT_EQ(uncarried(PoolClient::kPgBouncer, "shop", db).reason, UncarriedReason::kNone)
-            << db;
-    // Everything else is a syntax error for it: quoted ("billing db" used to
-    // be written), a newline that would start a new setting, non-ASCII, '*'
-    // (its fallback entry), and every other punctuation.
+    // Application names PgBouncer 1.18 loads as entry names (checked with
+    // the real binary: TAP 023).
+    for (const char* app : {"shop", "a.b-1", "A_B", "1", "-", "PgBouncer", "pgbouncer2"}) {
+        EXPECT_EQ(uncarried(PoolClient::kPgBouncer, app).reason, UncarriedReason::kNone) << app;
+        EXPECT_TRUE(has(
+            config(PoolClient::kPgBouncer, known(), app),
+            std::string("\n") + app + " = dbname=appdb application_name=" + app + " pool_size="))
+            << app;
+    }
+    // Everything else is a syntax error for it: quoted, '*' (its fallback
+    // entry), and every other punctuation. (A byte outside printable ASCII
+    // is refused for every format before: see below.)
+    struct Case {
+        const char* app;
+        size_t offset;
+        unsigned char byte;
+    };
+    for (const Case& c :
+         {Case{"billing api", 7, ' '}, Case{"a\"b", 1, '"'}, Case{"*", 0, '*'}, Case{"a*b", 1, '*'},
+          Case{"x;y", 1, ';'}, Case{"a=b", 1, '='}, Case{"[x]", 0, '['}, Case{"it's", 2, '\''},
+          Case{"a\\b", 1, '\\'}, Case{"#x", 0, '#'}}) {
+        const UncarriedName u = uncarried(PoolClient::kPgBouncer, c.app);
+        EXPECT_EQ(u.reason, UncarriedReason::kNotPgBouncerEntryName) << c.app;
+        EXPECT_EQ(u.name, PoolConfigName::kApplicationName) << c.app;
+        EXPECT_EQ(u.offset, c.offset) << c.app;
+        EXPECT_EQ(u.byte, c.byte) << c.app;
+        expect_nothing_written(PoolClient::kPgBouncer, c.app, "appdb");
+        // The other formats write such a name.
+        EXPECT_EQ(uncarried(PoolClient::kJson, c.app).reason, UncarriedReason::kNone) << c.app;
+    }
+    // PgBouncer keeps "pgbouncer" for its admin console and refuses the entry.
+    const UncarriedName u = uncarried(PoolClient::kPgBouncer, "pgbouncer");
+    EXPECT_EQ(u.reason, UncarriedReason::kPgBouncerReservedName);
+    EXPECT_EQ(u.name, PoolConfigName::kApplicationName);
+    expect_nothing_written(PoolClient::kPgBouncer, "pgbouncer", "appdb");
+}
+
+TEST(PoolConfig, PgBouncerRefusesControlCharactersInTheDatabase) {
+    // A newline would end the entry and start a new setting; the other
+    // control characters would not survive a terminal or an editor.
     struct Case {
         const char* database;
         size_t offset;
         unsigned char byte;
     };
     for (const Case& c :
-         {Case{"billing db", 7, ' '}, Case{"a\"b", 1, '"'}, Case{"x\nauth_type = any", 1, '\n'},
-          Case{"caf\xc3\xa9", 3, 0xc3}, Case{"*", 0, '*'}, Case{"a*b", 1, '*'}, Case{"x;y", 1, ';'},
-          Case{"a=b", 1, '='}, Case{"[x]", 0, '['}, Case{"tab\tdb", 3, '\t'}, Case{"it's", 2, '\''},
-          Case{"", 0, 0}}) {
+         {Case{"line\nauth_type = any", 4, '\n'}, Case{"tab\tdb", 3, '\t'},
+          Case{"caf\xc3\xa9\r", 5, '\r'}, Case{"del\x7f", 3, 0x7f}, Case{"\x1b[31m", 0, 0x1b}}) {
         const UncarriedName u = uncarried(PoolClient::kPgBouncer, "shop", c.database);
-        EXPECT_EQ(u.reason, UncarriedReason::kNotPgBouncerEntryName) << c.database;
+        EXPECT_EQ(u.reason, UncarriedReason::kControlCharacterInPgBouncerValue) << c.database;
         EXPECT_EQ(u.name, PoolConfigName::kDatabase) << c.database;
         EXPECT_EQ(u.offset, c.offset) << c.database;
         EXPECT_EQ(u.byte, c.byte) << c.database;
         expect_nothing_written(PoolClient::kPgBouncer, "shop", c.database);
     }
-    // PgBouncer keeps "pgbouncer" for its admin console and refuses the entry.
-    EXPECT_EQ(uncarried(PoolClient::kPgBouncer, "shop", "pgbouncer").reason,
-              UncarriedReason::kPgBouncerReservedName);
-    expect_nothing_written(PoolClient::kPgBouncer, "shop", "pgbouncer");
+    // PostgreSQL has no database "", refused all the same.
+    const UncarriedName u = uncarried(PoolClient::kPgBouncer, "shop", "");
+    EXPECT_EQ(u.reason, UncarriedReason::kEmptyPgBouncerValue);
+    EXPECT_EQ(u.name, PoolConfigName::kDatabase);
+    expect_nothing_written(PoolClient::kPgBouncer, "shop", "");
 }
 
 TEST(PoolConfig, TheDatabaseNameMattersOnlyToPgBouncer) {
@@ -206,8 +282,9 @@ TEST(PoolConfig, TheDatabaseNameMattersOnlyToPgBouncer) {
 }
 
 TEST(PoolConfig, PgBouncerHasNoEmptyValue) {
-    // application_name='' is a syntax error for PgBouncer 1.18, and a bare
-    // application_name= takes the next setting (pool_size=3) as its value.
+    // An entry needs a name; and application_name='' is a syntax error for
+    // PgBouncer 1.18, a bare application_name= takes the next setting as its
+    // value.
     const UncarriedName u = uncarried(PoolClient::kPgBouncer, "");
     EXPECT_EQ(u.reason, UncarriedReason::kEmptyPgBouncerValue);
     EXPECT_EQ(u.name, PoolConfigName::kApplicationName);
@@ -243,15 +320,20 @@ TEST(PoolConfig, ApplicationNamesOutsidePrintableAsciiAreRefusedByEveryFormat) {
 }
 
 TEST(PoolConfig, HostilePrintableNamesNeverAddALine) {
-    // Every printable character a PostgreSQL application_name can hold that
-    // means something in one of the syntaxes: each format has as many lines
-    // as for a plain name, and the name sits on its own setting's line.
+    // Every printable character a PostgreSQL name can hold that means
+    // something in one of the syntaxes: each format has as many lines as for
+    // a plain name, and the name sits on its own setting's line. PgBouncer
+    // refuses it as an application (an entry name) and writes it as the
+    // database.
     const char* hostile = " a'b\"c\\d=e:f#g!h;i[j]k{l}m%n$o ";
+    EXPECT_EQ(uncarried(PoolClient::kPgBouncer, hostile).reason,
+              UncarriedReason::kNotPgBouncerEntryName);
     for (PoolClient c : kEveryClient) {
-        ASSERT_EQ(uncarried(c, hostile).reason, UncarriedReason::kNone);
+        const char* app = c == PoolClient::kPgBouncer ? "shop" : hostile;
+        ASSERT_EQ(uncarried(c, app, hostile).reason, UncarriedReason::kNone);
         const std::vector<std::string> plain = lines(config(c, known()));
-        const std::vector<std::string> odd = lines(config(c, known(), hostile));
-        ASSERT_EQ(odd.size(), plain.size()) << config(c, known(), hostile);
+        const std::vector<std::string> odd = lines(config(c, known(), app, hostile));
+        ASSERT_EQ(odd.size(), plain.size()) << config(c, known(), app, hostile);
         for (size_t i = 0; i < plain.size(); ++i)
             EXPECT_EQ(odd[i].substr(0, 12), plain[i].substr(0, 12)) << odd[i];
     }

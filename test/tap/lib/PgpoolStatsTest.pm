@@ -116,9 +116,12 @@ sub worker_memory_used {
 }
 
 # A real PgBouncer (Debian's pgbouncer) in front of NODE. INI is the
-# configuration up to and inside its [pgbouncer] section; listening, trust
-# authentication for roles app and postgres, transaction pooling and the
-# files are added here. Returns (port, directory); it stops with the test.
+# configuration: its [databases] entries, and [pgbouncer] settings if any;
+# a [pgbouncer] section of listening, trust authentication for roles app and
+# postgres, transaction pooling and the files is added here (after a
+# pool_config() snippet, whose server-wide part is commented out, or after
+# INI's own [pgbouncer] section: PgBouncer reads a section named twice as
+# one). Returns (port, directory); it stops with the test.
 my @bouncers;
 sub start_pgbouncer {
     my ($node, $name, $ini) = @_;
@@ -126,6 +129,7 @@ sub start_pgbouncer {
     mkdir $dir;
     my $port = PostgreSQL::Test::Cluster::get_free_port();
     PostgreSQL::Test::Utils::append_to_file("$dir/pgbouncer.ini", $ini . <<"INI");
+[pgbouncer]
 listen_addr = 127.0.0.1
 listen_port = $port
 unix_socket_dir =

@@ -94,14 +94,15 @@ is($formats->{psycopg_pool}{session}{idle_in_transaction_session_timeout}, '6000
     'psycopg_pool text: ... and the recommended idle-in-transaction timeout');
 
 # The PgBouncer snippet, completed with this server's address, loaded by a
-# real PgBouncer.
+# real PgBouncer: its entry is named after the application, for this
+# database.
 recommended();
 my $snippet = $node->safe_psql('postgres', "SELECT pgpool_stats.pool_config('shop-api', 'pgbouncer')");
-my $ini = $snippet =~ s/^(postgres = .*)$/$1 . ' host=' . $node->host . ' port=' . $node->port/mer;
-like($ini, qr/ host=/, 'the database entry was completed with host and port');
+my $ini = $snippet =~ s/^(shop-api = dbname=postgres .*)$/$1 . ' host=' . $node->host . ' port=' . $node->port/mer;
+like($ini, qr/ host=/, 'the entry shop-api, for database postgres, was completed with host and port');
 my ($bouncer_port, $bouncer_dir) = start_pgbouncer($node, 'snippet', $ini);  # dies if PgBouncer refuses it
 my $admitted_before = ledger_row($node, 'shop-api')->{admitted};
-my $through = `psql -X -At "host=127.0.0.1 port=$bouncer_port user=app dbname=postgres application_name=behind-bouncer" -c "SELECT current_setting('application_name')"`;
+my $through = `psql -X -At "host=127.0.0.1 port=$bouncer_port user=app dbname=shop-api application_name=behind-bouncer" -c "SELECT current_setting('application_name')"`;
 chomp $through;
 is($through, 'behind-bouncer', 'a client connects through pgbouncer (its own application_name is kept)');
 cmp_ok(ledger_row($node, 'shop-api')->{admitted}, '>', $admitted_before,
@@ -109,7 +110,8 @@ cmp_ok(ledger_row($node, 'shop-api')->{admitted}, '>', $admitted_before,
 my ($head, @rows) = split /\n/,
     `psql -X -A -F , -h 127.0.0.1 -p $bouncer_port -U postgres pgbouncer -c "SHOW DATABASES"`;
 my %col;
-@col{split /,/, $head} = split /,/, ((grep { /^postgres,/ } @rows)[0] // '');
+@col{split /,/, $head} = split /,/, ((grep { /^shop-api,/ } @rows)[0] // '');
+is($col{database}, 'postgres', 'the entry shop-api leads to database postgres');
 is($col{pool_size}, $pool_size, 'pgbouncer runs the recommended pool_size');
 is($col{reserve_pool}, $max_overflow, 'pgbouncer runs max_overflow as its reserve_pool');
 is($col{max_connections}, $pool_size + $max_overflow, 'pgbouncer caps the database at the per-instance total');
