@@ -9,11 +9,12 @@ use warnings;
 use Exporter 'import';
 use HTTP::Tiny;
 use IPC::Run;
+use JSON::PP;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 
 our @EXPORT = qw(start_exporter scrape_exporter parse_exposition pgpool_families promtool
-    metrics_of);
+    metrics_of yaml_file);
 
 my $root = $ENV{PGPOOL_STATS_ROOT} or die "PGPOOL_STATS_ROOT is not set (run tools/test.sh)";
 
@@ -109,6 +110,17 @@ sub promtool {
     my ($out, $err) = ('', '');
     my $ok = IPC::Run::run(['promtool', @args], '<', \($input // ''), '>', \$out, '2>', \$err);
     return ($ok, $out, $err);
+}
+
+# A YAML file (rules, promtool tests) as Perl data, read by PyYAML (Debian's
+# python3-yaml): Perl has no YAML parser among the dependencies.
+sub yaml_file {
+    my ($path) = @_;
+    my ($out, $err) = ('', '');
+    IPC::Run::run(['/usr/bin/python3', '-c',
+            'import json, sys, yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))', $path],
+        '>', \$out, '2>', \$err) or die "cannot read $path: $err";
+    return decode_json($out);
 }
 
 # SELECT pgpool_stats.metrics() in DBNAME (default postgres).
