@@ -11,7 +11,8 @@ PACKAGES=(
     libipc-run-perl          # TAP tests
     libgtest-dev             # unit tests of the core
     python3-asyncpg          # the real client that drives login storms (sees SQLSTATEs of refused logins)
-    prometheus               # promtool, which checks our metrics() exposition
+    prometheus               # promtool: checks metrics(), the exporter's page, the alert rules and the dashboard's queries
+    python3-yaml             # reads the alert rules and promtool's test files in the TAP tests
     python3-psycopg2         # the SQLAlchemy example's driver
     python3-sqlalchemy       # the example that sizes its QueuePool from pool_config()
     python3-psycopg-pool     # pool_config()'s psycopg_pool arguments, checked by the real library

@@ -15,7 +15,7 @@ struct Series {
     std::string label;              // escaped
     const ApplicationEntry* entry;  // null for the aggregate
     Census census;
-    int64_t connections, peak_connections, admission_waiting;
+    int64_t connections, peak_connections, peak_active, admission_waiting;
     int64_t admitted, rejected, would_reject, reaped;
     double connects_per_second;
 };
@@ -23,6 +23,8 @@ struct Series {
 void add_to(Series& s, const ApplicationEntry& e, const Census& c, int64_t now) {
     s.connections += e.connections;
     s.peak_connections += e.peak_connections;
+    // As the view: the sampler's peak, or what is active now if more.
+    s.peak_active += std::max<int64_t>(e.peak_active, c.active);
     s.admission_waiting += e.admission_waiting;
     s.admitted += e.admitted;
     s.rejected += e.rejected;
@@ -70,7 +72,12 @@ private:
 };
 
 std::string app_label(const Series& s) {
-    return "application=\"" + s.label + "\"";
+    return "application_name=\"" + s.label + "\"";
+}
+
+// A budget's series also say its mode (enforce or monitor).
+std::string budget_label(const Series& s) {
+    return app_label(s) + ",mode=\"" + mode_name(s.entry->budget.mode) + "\"";
 }
 
 }  // namespace
@@ -134,60 +141,67 @@ size_t render_metrics(const MetricsInput& in, char* out, size_t out_size) {
         }
     if (other_used) series.push_back(other);
 
+    // The vocabulary (docs/metrics.md), shared with the exporter's queries
+    // file: per application pgpool_stats_<figure>, per budget
+    // pgpool_stats_budget_<figure>, for the server pgpool_stats_capacity_<figure>;
+    // the label is application_name, `_total` ends exactly the counters.
     Writer w;
-    struct Gauge {
+    struct PerApplication {
         const char* name;
         const char* type;
         const char* help;
         double (*value)(const Series&);
     };
-    const Gauge per_app[] = {
-        {"connections", "gauge", "Counted sessions of the application now.",
+    const PerApplication per_app[] = {
+        {"connections", "gauge", "Counted sessions of the application now",
          [](const Series& s) { return double(s.connections); }},
-        {"active", "gauge", "Sessions running a statement now.",
+        {"active", "gauge", "Sessions running a statement now",
          [](const Series& s) { return double(s.census.active); }},
-        {"idle", "gauge", "Sessions idle outside a transaction now.",
+        {"idle", "gauge", "Sessions idle outside a transaction now",
          [](const Series& s) { return double(s.census.idle); }},
-        {"idle_in_transaction", "gauge", "Sessions idle inside a transaction now.",
+        {"idle_in_transaction", "gauge", "Sessions idle inside a transaction now (also aborted)",
          [](const Series& s) { return double(s.census.idle_in_transaction); }},
-        {"waiting", "gauge", "Active sessions blocked on a heavyweight lock now.",
+        {"waiting", "gauge", "Active sessions blocked on a heavyweight lock now",
          [](const Series& s) { return double(s.census.waiting); }},
-        {"admission_waiting", "gauge", "Logins waiting for a slot of the budget now.",
+        {"admission_waiting", "gauge", "Logins waiting for a slot of the budget now",
          [](const Series& s) { return double(s.admission_waiting); }},
-        {"instances", "gauge", "Distinct client addresses connected now.",
+        {"instances", "gauge", "Distinct client addresses connected now",
          [](const Series& s) { return double(s.census.instances); }},
-        {"peak_connections", "gauge", "Most sessions at once since the statistics were reset.",
+        {"peak_connections", "gauge", "Most sessions at once since the statistics were reset",
          [](const Series& s) { return double(s.peak_connections); }},
-        {"connects_per_second", "gauge", "Logins per second over about the last minute.",
+        {"peak_active", "gauge", "Most active sessions at once since the statistics were reset",
+         [](const Series& s) { return double(s.peak_active); }},
+        {"connects_per_second", "gauge", "Logins per second over about the last minute",
          [](const Series& s) { return s.connects_per_second; }},
-        {"admitted_total", "counter", "Logins admitted.",
+        {"admitted_total", "counter", "Logins admitted",
          [](const Series& s) { return double(s.admitted); }},
-        {"rejected_total", "counter", "Logins refused by the budget.",
+        {"rejected_total", "counter", "Logins refused by the budget",
          [](const Series& s) { return double(s.rejected); }},
-        {"would_reject_total", "counter", "Logins a monitor budget or enforce = off let through.",
+        {"would_reject_total", "counter", "Logins a monitor budget or enforce = off let through",
          [](const Series& s) { return double(s.would_reject); }},
-        {"reaped_total", "counter", "Sessions terminated by the reaper.",
+        {"reaped_total", "counter", "Sessions terminated by the reaper",
          [](const Series& s) { return double(s.reaped); }},
     };
-    for (const Gauge& g : per_app) {
+    for (const PerApplication& g : per_app) {
         w.family(g.name, g.type, g.help);
         for (const Series& s : series) w.sample(g.name, app_label(s), g.value(s));
     }
-    // Budgets: only for applications that have one.
-    w.family("budget_max_connections", "gauge", "Cap of the application's budget.");
+    // Budgets: only for applications that have one; the cap and the
+    // utilization only where there is a cap (and, for the ratio, not 0).
+    w.family("budget_max_connections", "gauge", "Cap of the application's budget");
     for (const Series& s : series)
         if (s.entry && s.entry->has_budget && s.entry->budget.capped())
-            w.sample("budget_max_connections", app_label(s), s.entry->budget.max_connections);
-    w.family("budget_reserved_connections", "gauge", "Slots reserved for the application.");
+            w.sample("budget_max_connections", budget_label(s), s.entry->budget.max_connections);
+    w.family("budget_reserved_connections", "gauge", "Slots reserved for the application");
     for (const Series& s : series)
         if (s.entry && s.entry->has_budget)
-            w.sample("budget_reserved_connections", app_label(s),
+            w.sample("budget_reserved_connections", budget_label(s),
                      s.entry->budget.reserved_connections);
-    w.family("budget_utilization_ratio", "gauge", "Connections divided by the budget's cap.");
+    w.family("budget_utilization_ratio", "gauge", "Connections divided by the budget's cap");
     for (const Series& s : series)
         if (s.entry && s.entry->has_budget && s.entry->budget.capped() &&
             s.entry->budget.max_connections > 0)
-            w.sample("budget_utilization_ratio", app_label(s),
+            w.sample("budget_utilization_ratio", budget_label(s),
                      double(s.connections) / s.entry->budget.max_connections);
 
     const CapacityFigures& c = in.capacity;
@@ -196,23 +210,27 @@ size_t render_metrics(const MetricsInput& in, char* out, size_t out_size) {
         const char* help;
         double value;
     } server[] = {
-        {"max_connections", "The server's max_connections.", double(in.max_connections)},
-        {"superuser_reserved_connections", "The server's superuser_reserved_connections.",
+        {"capacity_max_connections", "The server's max_connections", double(in.max_connections)},
+        {"capacity_superuser_reserved_connections", "The server's superuser_reserved_connections",
          double(in.superuser_reserved_connections)},
-        {"capacity", "Slots ordinary sessions can ever get.", double(c.capacity)},
-        {"capacity_connections", "Counted sessions of every application now.",
+        {"capacity_slots", "Slots ordinary sessions can ever get (the capacity)",
+         double(c.capacity)},
+        {"capacity_connections", "Counted sessions of every application now",
          double(c.connections)},
-        {"reserved_connections", "Slots reserved by all budgets (capacity.reserved_total).",
+        {"capacity_reserved_connections", "Slots reserved by all budgets together",
          double(c.reserved_total)},
-        {"reserved_unused", "Reserved slots not in use now.", double(c.reserved_unused)},
-        {"free_unreserved", "Free slots nobody has reserved.", double(c.free_unreserved)},
-        {"budgeted_connections", "Sum of the caps of all budgets (capacity.budget_total).",
-         double(c.budget_total)},
-        {"overcommit", "How far the caps exceed the capacity (0 when they fit).",
+        {"capacity_reserved_unused", "Reserved slots not in use now", double(c.reserved_unused)},
+        {"capacity_free_unreserved", "Free slots any application may take now",
+         double(c.free_unreserved)},
+        {"capacity_budgeted_connections", "Sum of the caps of all budgets", double(c.budget_total)},
+        {"capacity_overcommit", "How far the caps exceed the capacity (0 when they fit)",
          double(c.overcommit())},
-        {"applications_tracked", "Applications in the shared table.",
+        {"capacity_reserved_over_capacity",
+         "How far the reservations exceed the capacity (0 when they fit)",
+         double(c.reserved_over_capacity())},
+        {"capacity_applications_tracked", "Applications in the shared table",
          double(c.applications_tracked)},
-        {"applications_max", "Size of the shared table of applications.",
+        {"capacity_applications_max", "Size of the shared table of applications",
          double(c.applications_max)},
     };
     for (const auto& g : server) {

@@ -1,10 +1,11 @@
 // Prometheus text exposition (version 0.0.4) of the applications and the
-// server's capacity.
+// server's capacity, in the vocabulary of docs/metrics.md, which the queries
+// file for prometheus-postgres-exporter serves too.
 //
 // Pure core: the shell gathers plain data, this renders it. Label cardinality
 // is bounded: the kTopApplications applications with the most connections get
 // their own series; the rest, and the ledger's own "(other)", are summed into
-// application="(other)".
+// application_name="(other)".
 #pragma once
 
 #include <cstddef>

@@ -52,15 +52,16 @@ TEST(Prometheus, EverySampleFollowsItsHelpAndType) {
     census[0].active = 2;
     std::string text = render(entries, census);
     EXPECT_NE(text.find("# TYPE pgpool_stats_connections gauge\n"
-                        "pgpool_stats_connections{application=\"api\"} 4\n"),
+                        "pgpool_stats_connections{application_name=\"api\"} 4\n"),
               std::string::npos);
-    EXPECT_NE(text.find("pgpool_stats_active{application=\"api\"} 2\n"), std::string::npos);
+    EXPECT_NE(text.find("pgpool_stats_active{application_name=\"api\"} 2\n"), std::string::npos);
     EXPECT_NE(text.find("# TYPE pgpool_stats_admitted_total counter\n"), std::string::npos);
     EXPECT_NE(
         text.find(
-            "pgpool_stats_budget_utilization_ratio{application=\"api\"} 0.40000000000000002\n"),
+            "pgpool_stats_budget_utilization_ratio{application_name=\"api\",mode=\"enforce\"} "
+            "0.40000000000000002\n"),
         std::string::npos);
-    EXPECT_NE(text.find("pgpool_stats_max_connections 100\n"), std::string::npos);
+    EXPECT_NE(text.find("pgpool_stats_capacity_max_connections 100\n"), std::string::npos);
     // Structure: each sample's family was announced just before its samples.
     std::istringstream lines(text);
     std::string line, family;
@@ -85,11 +86,12 @@ TEST(Prometheus, CardinalityIsBoundedByTopApplicationsPlusOther) {
         ++series, ++pos;
     EXPECT_EQ(series, static_cast<size_t>(kTopApplications + 1));
     // The 30 smallest (0..29 connections) and the ledger's "(other)" (5) are summed.
-    EXPECT_NE(text.find("pgpool_stats_connections{application=\"(other)\"} " +
+    EXPECT_NE(text.find("pgpool_stats_connections{application_name=\"(other)\"} " +
                         std::to_string(29 * 30 / 2 + 5) + "\n"),
               std::string::npos);
-    EXPECT_NE(text.find("pgpool_stats_connections{application=\"app79\"} 79\n"), std::string::npos);
-    EXPECT_EQ(text.find("application=\"app0\""), std::string::npos);
+    EXPECT_NE(text.find("pgpool_stats_connections{application_name=\"app79\"} 79\n"),
+              std::string::npos);
+    EXPECT_EQ(text.find("application_name=\"app0\""), std::string::npos);
 }
 
 TEST(Prometheus, ASmallBufferGetsACutTerminatedTextAndTheFullLength) {
@@ -100,4 +102,84 @@ TEST(Prometheus, ASmallBufferGetsACutTerminatedTextAndTheFullLength) {
     size_t len = render_metrics(in, small, sizeof small);
     EXPECT_GT(len, sizeof small);
     EXPECT_EQ(std::strlen(small), sizeof small - 1);
+}
+
+// The vocabulary of docs/metrics.md: `_total` ends exactly the counters, every
+// family is pgpool_stats_*, budgets carry their mode, the server's figures are
+// pgpool_stats_capacity_*.
+TEST(Prometheus, TotalEndsExactlyTheCounters) {
+    Budget b = unlimited_budget();
+    b.max_connections = 4;
+    std::vector<ApplicationEntry> entries = {app("api", 1, 1)};
+    entries[0].has_budget = true;
+    entries[0].budget = b;
+    std::vector<Census> census(1);
+    std::string text = render(entries, census);
+    std::istringstream lines(text);
+    std::string line;
+    int counters = 0, families = 0;
+    while (std::getline(lines, line)) {
+        if (line.rfind("# TYPE ", 0) != 0) continue;
+        std::istringstream words(line.substr(7));
+        std::string name, type;
+        words >> name >> type;
+        ++families;
+        EXPECT_EQ(name.rfind("pgpool_stats_", 0), 0u) << name;
+        const bool total = name.size() > 6 && name.compare(name.size() - 6, 6, "_total") == 0;
+        EXPECT_EQ(total, type == "counter") << line;
+        counters += type == "counter";
+    }
+    EXPECT_EQ(counters, 4);  // admitted, rejected, would_reject, reaped
+    EXPECT_EQ(families, 14 + 3 + 12);
+}
+
+TEST(Prometheus, BudgetsCarryTheirModeAndTheServerItsCapacity) {
+    Budget capped = unlimited_budget();
+    capped.max_connections = 10;
+    capped.reserved_connections = 2;
+    capped.mode = BudgetMode::kMonitor;
+    Budget reservation_only = unlimited_budget();
+    reservation_only.reserved_connections = 3;
+    std::vector<ApplicationEntry> entries = {app("api", 5, 9), app("batch", 1, 1),
+                                             app("adhoc", 0, 1)};
+    entries[0].has_budget = true;
+    entries[0].budget = capped;
+    entries[0].peak_active = 2;
+    entries[1].has_budget = true;
+    entries[1].budget = reservation_only;
+    std::vector<Census> census(3);
+    census[0].active = 3;  // more than the sampler's peak: the peak is at least that
+    MetricsInput in{entries.data(), census.data(), 3, {}, 100, 3};
+    in.capacity.capacity = 97;
+    in.capacity.reserved_total = 120;
+    in.capacity.budget_total = 110;
+    size_t len = render_metrics(in, nullptr, 0);
+    std::string text(len + 1, '\0');
+    render_metrics(in, text.data(), text.size());
+    text.resize(len);
+    EXPECT_NE(text.find("pgpool_stats_budget_max_connections{application_name=\"api\","
+                        "mode=\"monitor\"} 10\n"),
+              std::string::npos);
+    EXPECT_NE(text.find("pgpool_stats_budget_reserved_connections{application_name=\"batch\","
+                        "mode=\"enforce\"} 3\n"),
+              std::string::npos);
+    // No cap: no cap series and no utilization, but the reservation.
+    EXPECT_EQ(text.find("pgpool_stats_budget_max_connections{application_name=\"batch\""),
+              std::string::npos);
+    EXPECT_EQ(text.find("pgpool_stats_budget_utilization_ratio{application_name=\"batch\""),
+              std::string::npos);
+    // No budget at all: no budget series.
+    EXPECT_EQ(text.find("pgpool_stats_budget_reserved_connections{application_name=\"adhoc\""),
+              std::string::npos);
+    EXPECT_NE(text.find("pgpool_stats_peak_active{application_name=\"api\"} 3\n"),
+              std::string::npos);
+    EXPECT_NE(text.find("pgpool_stats_capacity_slots 97\n"), std::string::npos);
+    EXPECT_NE(text.find("pgpool_stats_capacity_superuser_reserved_connections 3\n"),
+              std::string::npos);
+    EXPECT_NE(text.find("pgpool_stats_capacity_overcommit 13\n"), std::string::npos);
+    EXPECT_NE(text.find("pgpool_stats_capacity_reserved_over_capacity 23\n"), std::string::npos);
+    // The 1.0 names are gone.
+    EXPECT_EQ(text.find("application=\""), std::string::npos);
+    EXPECT_EQ(text.find("\npgpool_stats_capacity "), std::string::npos);
+    EXPECT_EQ(text.find("\npgpool_stats_max_connections "), std::string::npos);
 }

@@ -94,7 +94,7 @@ SKIP: {
     like($e, qr/reservations would exceed the server's capacity/,
         'set_budget counts reserved_connections: 17 + 9 > 25 refused');
     like($node->safe_psql('postgres', 'SELECT pgpool_stats.metrics()'),
-        qr/^pgpool_stats_capacity 25$/m, 'metrics() shows capacity 25');
+        qr/^pgpool_stats_capacity_slots 25$/m, 'metrics() shows capacity 25');
 }
 $node->stop;
 done_testing();

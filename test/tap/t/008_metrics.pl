@@ -1,5 +1,7 @@
 # metrics(): Prometheus text that promtool accepts, with escaped labels and
-# bounded cardinality (top 50 applications by connections, the rest "(other)").
+# bounded cardinality (top 50 applications by connections, the rest "(other)"),
+# in the vocabulary docs/metrics.md tables: every family there and no other,
+# of the type and with the labels it says.
 use strict;
 use warnings;
 
@@ -9,7 +11,8 @@ use Test::More;
 use PgpoolStatsTest;
 
 my $node = pgpool_node('metrics');
-$node->safe_psql('postgres', q{CREATE ROLE app LOGIN; SELECT pgpool_stats.set_budget('api', 10, 2)});
+$node->safe_psql('postgres', q{CREATE ROLE app LOGIN; SELECT pgpool_stats.set_budget('api', 10, 2);
+    SELECT pgpool_stats.set_budget('batch', NULL, 1, mode => 'monitor')});
 
 # A name with the characters the format escapes (quote and backslash are
 # printable ASCII, so PostgreSQL keeps them).
@@ -30,11 +33,34 @@ sub check_with_promtool {
 }
 
 my $text = check_with_promtool('a few applications');
-like($text, qr/^pgpool_stats_admitted_total\{application="we\\"ird\\\\app"\} 2$/m,
+like($text, qr/^pgpool_stats_admitted_total\{application_name="we\\"ird\\\\app"\} 2$/m,
     'quote and backslash are escaped in the label');
-like($text, qr/^pgpool_stats_admitted_total\{application="api"\} 3$/m, 'counters per application');
-like($text, qr/^pgpool_stats_budget_max_connections\{application="api"\} 10$/m, 'budgets');
-like($text, qr/^pgpool_stats_capacity \d+$/m, 'capacity');
+like($text, qr/^pgpool_stats_admitted_total\{application_name="api"\} 3$/m, 'counters per application');
+like($text, qr/^pgpool_stats_budget_max_connections\{application_name="api",mode="enforce"\} 10$/m,
+    'budgets, with their mode');
+like($text, qr/^pgpool_stats_budget_reserved_connections\{application_name="batch",mode="monitor"\} 1$/m,
+    'a reservation without a cap');
+unlike($text, qr/^pgpool_stats_budget_max_connections\{application_name="batch"/m, '... has no cap series');
+like($text, qr/^pgpool_stats_capacity_slots \d+$/m, 'capacity');
+
+# The families against the table of docs/metrics.md.
+my %documented;
+open my $doc, '<', "$ENV{PGPOOL_STATS_ROOT}/docs/metrics.md" or die $!;
+while (<$doc>) {
+    next unless /^\| `(pgpool_stats_\w+)` \| (gauge|counter) \| ([^|]*?) *\|/;
+    my ($name, $type, $labels) = ($1, $2, $3);
+    $documented{$name} = { type => $type, labels => join ',', sort $labels =~ /`(\w+)`/g };
+}
+close $doc;
+my %served;
+for (split /\n/, $text) {
+    $served{$1}{type} = $2 if /^# TYPE (\S+) (\S+)$/;
+    next if /^#/;
+    my ($name, $labels) = /^(\w+)(?:\{(.*)\})? \S+$/ or next;
+    $served{$name}{labels} = join ',', sort(($labels // '') =~ /(\w+)="/g);
+}
+cmp_ok(scalar keys %documented, '>=', 29, 'docs/metrics.md tables the families');
+is_deeply(\%served, \%documented, 'metrics() serves exactly the documented families, types and labels');
 
 # 60 more applications: 50 series plus "(other)".
 for my $k (1 .. 60) {
@@ -43,7 +69,7 @@ for my $k (1 .. 60) {
 $text = check_with_promtool('62 applications');
 my $series = () = $text =~ /^pgpool_stats_connections\{/mg;
 is($series, 51, 'the top 50 applications and "(other)"');
-like($text, qr/^pgpool_stats_admitted_total\{application="\(other\)"\} \d+$/m, '"(other)" sums the rest');
+like($text, qr/^pgpool_stats_admitted_total\{application_name="\(other\)"\} \d+$/m, '"(other)" sums the rest');
 
 $node->stop;
 done_testing();

@@ -66,7 +66,7 @@ like($err, qr/HINT:  Change the budget on the primary/, 'with a hint to the prim
 wait_until($standby, q{SELECT count(*) > 0 FROM pgpool_stats.history WHERE application_name = 'api'},
     'history is sampled on the standby');
 like($standby->safe_psql('postgres', 'SELECT pgpool_stats.metrics()'),
-    qr/^pgpool_stats_rejected_total\{application="api"\} 29$/m, 'metrics on the standby');
+    qr/^pgpool_stats_rejected_total\{application_name="api"\} 29$/m, 'metrics on the standby');
 ledger_matches_activity($standby, 'on the standby');
 
 $standby->stop;

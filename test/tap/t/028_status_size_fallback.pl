@@ -59,7 +59,7 @@ sleep 3;  # three reaper passes past the 1s timeout
 is($node->safe_psql('postgres', connections_sql('api', '+', 0)), '3',
     'the reaper leaves sessions whose state it cannot read');
 like($node->safe_psql('postgres', 'SELECT pgpool_stats.metrics()'),
-    qr/^pgpool_stats_connections\{application="api"\} 3$/m, 'metrics() answers');
+    qr/^pgpool_stats_connections\{application_name="api"\} 3$/m, 'metrics() answers');
 ledger_matches_activity($node, 'states unknown');
 
 $_->kill_kill for @sessions;
