@@ -130,7 +130,10 @@ std::string rate_text(double per_second) {
 std::string seconds_text(double seconds) {
     if (seconds < 0) return "–";
     char text[32];
-    std::snprintf(text, sizeof text, seconds < 10 ? "%.2f s" : "%.0f s", seconds);
+    if (seconds < 1)  // a churning service's sessions last milliseconds
+        std::snprintf(text, sizeof text, "%.0f ms", seconds * 1000);
+    else
+        std::snprintf(text, sizeof text, seconds < 10 ? "%.2f s" : "%.0f s", seconds);
     return text;
 }
 
@@ -373,7 +376,9 @@ const char* kStyle =
     "@media (max-width:700px){body{padding:10px;font-size:13px}.card{padding:10px}"
     ".chart{flex-basis:100%}.side{flex-basis:100%}h1{font-size:19px}"
     ".figure{flex:1 1 100px;padding:6px 10px}.figure b{font-size:17px}"
-    ".chart svg text{font-size:17px}}";
+    ".chart svg text{font-size:17px}"
+    ".side table.rec tr{display:block;border-bottom:1px solid #f0f0f0;padding:3px 0}"
+    ".side table.rec td{display:block;border:0;padding:0}}";
 
 // A legend entry: a swatch drawn with CSS (no SVG, so charts are the only SVG).
 void swatch(std::string& out, const char* style, const char* text) {
@@ -588,7 +593,7 @@ void application_side(std::string& out, const ReportInput& in, const ReportAppli
         rate_text(a.connects_per_second) + " per second; sessions last " +
             seconds_text(a.avg_session_seconds),
         "");
-    out += "</table><h3>Recommendation</h3><table>";
+    out += "</table><h3>Recommendation</h3><table class='rec'>";
     const double target = std::clamp(in.target_utilization, 0.05, 1.0);
     if (r.findings & kFindingInsufficientData)
         why_row(out, "evidence", "too little",

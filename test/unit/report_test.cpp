@@ -349,7 +349,7 @@ TEST(ReportSummaryRows, TheTableShowsEveryCounterOfEveryApplication) {
     EXPECT_NE(audit.find("<td class='n peak'>5</td>"), std::string::npos);
     EXPECT_NE(audit.find("<td class='n active'>3</td>"), std::string::npos);
     EXPECT_NE(audit.find("<td class='n rate'>12</td>"), std::string::npos) << audit;
-    EXPECT_NE(audit.find("<td class='n session'>0.04 s</td>"), std::string::npos);
+    EXPECT_NE(audit.find("<td class='n session'>40 ms</td>"), std::string::npos);
     EXPECT_NE(audit.find(">churning<"), std::string::npos);
     EXPECT_NE(audit.find("<td class='n recommended'>5 (2 reserved)</td>"), std::string::npos);
     EXPECT_EQ(html.find("data-app='etl'"), std::string::npos);
