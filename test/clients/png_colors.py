@@ -2,10 +2,10 @@
 """Counts the pixels of given colours in a PNG, so a test can tell that lines,
 bands and marks were really drawn.
 
-Usage: png_colors.py FILE [--box X,Y,W,H] COLOUR... ; prints {"COLOUR": count, ...}.
+Usage: png_colors.py FILE COLOUR... ; prints {"COLOUR": count, ...}.
 A COLOUR is RRGGBB, or RRGGBB/T: a pixel counts when each channel is within
 T of it (default 40, for antialiased lines; a small T tells a fill from the
-similar colours around it). --box counts only within that rectangle.
+similar colours around it).
 Pillow decodes (python3-pil): a screenshot of a long page has millions of
 pixels, counted per distinct colour.
 """
@@ -18,10 +18,6 @@ from PIL import Image
 def main():
     args = sys.argv[1:]
     image = Image.open(args.pop(0)).convert("RGB")
-    if args and args[0] == "--box":
-        x, y, w, h = (int(v) for v in args[1].split(","))
-        image = image.crop((x, y, x + w, y + h))
-        args = args[2:]
     colours = image.getcolors(maxcolors=image.width * image.height)
     counts = {}
     for spec in args:

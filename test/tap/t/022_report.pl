@@ -115,7 +115,8 @@ my ($minute) = rows(sprintf(q{
     ORDER BY minute LIMIT 1},
     sprintf($epoch, 'minute'), $fine_from_ts));
 
-my $html = $node->safe_psql('postgres', q{SELECT pgpool_stats.report('10 minutes')});
+my $html = $node->safe_psql('postgres',
+    q{SET timezone = 'UTC'; SELECT pgpool_stats.report('10 minutes')});
 my $reported = time;
 my $dir = $PostgreSQL::Test::Utils::tmp_check;
 PostgreSQL::Test::Utils::append_to_file("$dir/report.html", $html);
@@ -362,6 +363,17 @@ if (my $copy = $ENV{PGPOOL_STATS_REPORT_PNG}) {
     copy("$dir/report.png", $copy);
     copy("$dir/report-phone.png", $copy =~ s/(\.png)?$/-phone.png/r);
 }
+
+# Labels in the session's time zone.
+my $kolkata = $node->safe_psql('postgres',
+    q{SET timezone = 'Asia/Kolkata'; SELECT pgpool_stats.report('10 minutes')});
+like($kolkata, qr/\(IST, UTC\+05:30\): <span class='covered'>/, "the header names the session's time zone");
+# The window starts at the oldest history row in both reports: 5 h 30 apart on the clock.
+my @utc_from = $html =~ m{<div class='meta'><b>[\d-]+ (\d\d):(\d\d):(\d\d)</b>};
+my @ist_from = $kolkata =~ m{<div class='meta'><b>[\d-]+ (\d\d):(\d\d):(\d\d)</b>};
+is((($ist_from[0] - $utc_from[0]) * 3600 + ($ist_from[1] - $utc_from[1]) * 60
+        + $ist_from[2] - $utc_from[2] + 86400) % 86400, 5.5 * 3600,
+    "times are in the session's time zone: from @utc_from[0..1] UTC is @ist_from[0..1] IST");
 
 # Arguments.
 my ($rc, $stdout, $stderr) = $node->psql('postgres', q{SELECT pgpool_stats.report('-1 hour')});
