@@ -1032,7 +1032,12 @@ size_t covered_sentence(int64_t asked_us, int64_t from_us, int64_t to_us, char* 
     const int64_t covered = std::max<int64_t>(0, to_us - from_us);
     std::string text = "asked " + duration(asked_us) + ", history covers ";
     // Within a second of what was asked is all of it (the clock moved).
-    text += covered + kSecond >= asked_us ? "all of it" : "the last " + duration(covered);
+    if (covered + kSecond >= asked_us)
+        text += "all of it";
+    else if (covered < kSecond)
+        text = "asked " + duration(asked_us) + ", history holds nothing yet";
+    else
+        text += "the last " + duration(covered);
     return copy_out(text, out, out_size);
 }
 

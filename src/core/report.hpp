@@ -127,7 +127,8 @@ CivilTime civil_time(int64_t local_us) noexcept;
 // written, terminated when out_size > 0).
 // "2 min 30 s", "1 h 5 min", "3 d 2 h", "45 s", "under 1 s": the two largest units.
 size_t duration_text(int64_t us, char* out, size_t out_size);
-// "asked 10 min, history covers the last 2 min 30 s" (or "... covers all of it").
+// "asked 10 min, history covers the last 2 min 30 s" (or "... covers all of
+// it", or "... history holds nothing yet").
 size_t covered_sentence(int64_t asked_us, int64_t from_us, int64_t to_us, char* out,
                         size_t out_size);
 // A tick's label at time t: HH:MM:SS for steps under a minute, HH:MM under a

@@ -286,7 +286,8 @@ TEST(ReportCovered, SaysWhatWasAskedAndWhatHistoryHad) {
     EXPECT_EQ(covered(6 * kH, 0, 65 * kMin), "asked 6 h, history covers the last 1 h 5 min");
     EXPECT_EQ(covered(7 * kD, 0, 2 * kD + 3 * kH + 4 * kMin),
               "asked 7 d, history covers the last 2 d 3 h");
-    EXPECT_EQ(covered(kMin, 0, 0), "asked 1 min, history covers the last under 1 s");
+    EXPECT_EQ(covered(kMin, 0, 0), "asked 1 min, history holds nothing yet");
+    EXPECT_EQ(covered(kMin, 0, kS), "asked 1 min, history covers the last 1 s");
 }
 
 TEST(ReportCovered, Durations) {
