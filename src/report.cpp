@@ -1,11 +1,13 @@
 // pgpool_stats.report(): the visual report (core/report.cpp renders it) fed
-// from the history of the window, the ledger and recommend()'s results.
+// from the history of the window, the ledger, the reaped log and recommend()'s
+// results.
 
 #include <algorithm>
 
 #include "core/report.hpp"
 #include "gucs.hpp"
 #include "recommendations.hpp"
+#include "shared_memory.hpp"
 #include "sql_boundary.hpp"
 
 extern "C" {
@@ -18,11 +20,44 @@ using namespace pgpool_stats;
 
 namespace {
 
-// The most applications drawn: the page stays readable and quick to render.
-constexpr int32 kReportApplications = 30;
+// The applications with a chart of their own, and those in the summary
+// table: the page stays readable and quick to render.
+constexpr int32 kReportCharted = 30;
+constexpr int32 kReportListed = 1000;
 
-// Each application's history rows within [from, to) as report points, in
-// one pass over the copy: points[k] / n_points[k] for live row k.
+// The history's gauge behind each series the report draws.
+constexpr int kGaugeOf[core::kReportSeries] = {core::kConnections, core::kActive,
+                                               core::kIdleInTransaction};
+
+core::ReportPoint sample_point(const core::HistorySample& x, int64 tick) {
+    core::ReportPoint p{};
+    p.start_us = x.sample_time;
+    p.end_us = x.sample_time + tick;
+    for (int s = 0; s < core::kReportSeries; ++s) {
+        const int32 v = x.gauge[kGaugeOf[s]];
+        p.gauge[s] = {v, static_cast<double>(v), v};
+    }
+    p.rejected = x.rejected;
+    return p;
+}
+
+// A roll-up summarizes [start, end) by min / mean / max: any tier of that
+// shape (minutes today) becomes a point the same way.
+template <typename Rollup>
+core::ReportPoint rollup_point(const Rollup& r, int64 start, int64 end) {
+    core::ReportPoint p{};
+    p.start_us = start;
+    p.end_us = end;
+    for (int s = 0; s < core::kReportSeries; ++s)
+        p.gauge[s] = {r.min[kGaugeOf[s]], r.mean(kGaugeOf[s]), r.max[kGaugeOf[s]]};
+    p.rejected = r.rejected;
+    return p;
+}
+
+// Each application's history rows within [from, now) as report points, in
+// one pass over the copy: points[k] / n_points[k] for live row k. Minutes
+// are taken up to where fine samples begin, the one that straddles that
+// instant cut there, so no time is drawn twice.
 void gather_points(const Observed& o, core::ReportPoint** points, int32* n_points) {
     const int32 rows = o.live.ledger.n;
     const int64 tick = static_cast<int64>(guc_sample_interval_ms) * 1000;
@@ -41,8 +76,8 @@ void gather_points(const Observed& o, core::ReportPoint** points, int32* n_point
             const int32 k = o.names.row_of(m.entry, m.incarnation);
             if (k < 0) continue;
             if (pass == 1)
-                points[k][n_points[k]] = {m.minute, m.minute + USECS_PER_MINUTE,
-                                          m.max[core::kConnections], m.max[core::kActive]};
+                points[k][n_points[k]] =
+                    rollup_point(m, m.minute, std::min(m.minute + USECS_PER_MINUTE, fine_from));
             ++n_points[k];
         }
         for (int32 s = 0; s < o.history.n_samples; ++s) {
@@ -50,11 +85,50 @@ void gather_points(const Observed& o, core::ReportPoint** points, int32* n_point
             if (x.sample_time + tick <= o.from) continue;
             const int32 k = o.names.row_of(x.entry, x.incarnation);
             if (k < 0) continue;
-            if (pass == 1)
-                points[k][n_points[k]] = {x.sample_time, x.sample_time + tick,
-                                          x.gauge[core::kConnections], x.gauge[core::kActive]};
+            if (pass == 1) points[k][n_points[k]] = sample_point(x, tick);
             ++n_points[k];
         }
+    }
+}
+
+// The reaped log's entries within [from, now), handed to the applications
+// they name (apps[0..n)).
+void gather_reaps(const Observed& o, core::ReportApplication* apps, int32 n) {
+    core::ReapedRecord* records =
+        static_cast<core::ReapedRecord*>(palloc(sizeof(core::ReapedRecord) * reaped_log->size()));
+    history_lock_shared();
+    const int32 n_records = reaped_log->copy(records, reaped_log->size());
+    history_unlock();
+
+    // The applications by name, to find each record's in log time.
+    int32* by_name = static_cast<int32*>(palloc(sizeof(int32) * (n + 1)));
+    for (int32 k = 0; k < n; ++k) by_name[k] = k;
+    std::sort(by_name, by_name + n,
+              [&](int32 x, int32 y) { return strcmp(apps[x].name, apps[y].name) < 0; });
+    const auto find = [&](const char* name) -> int32 {
+        const int32* at = std::lower_bound(by_name, by_name + n, name, [&](int32 k, const char* v) {
+            return strcmp(apps[k].name, v) < 0;
+        });
+        return at < by_name + n && strcmp(apps[*at].name, name) == 0 ? *at : -1;
+    };
+    int32* owner = static_cast<int32*>(palloc(sizeof(int32) * (n_records + 1)));
+    int32* count = static_cast<int32*>(palloc0(sizeof(int32) * (n + 1)));
+    for (int32 r = 0; r < n_records; ++r) {
+        const bool inside = records[r].reaped_at >= o.from && records[r].reaped_at <= o.now;
+        owner[r] = inside ? find(records[r].application_name) : -1;
+        if (owner[r] >= 0) ++count[owner[r]];
+    }
+    core::ReportReap** lists =
+        static_cast<core::ReportReap**>(palloc0(sizeof(core::ReportReap*) * (n + 1)));
+    for (int32 k = 0; k < n; ++k)
+        if (count[k] > 0)
+            lists[k] = static_cast<core::ReportReap*>(palloc(sizeof(core::ReportReap) * count[k]));
+    for (int32 r = 0; r < n_records; ++r) {
+        const int32 k = owner[r];
+        if (k < 0) continue;
+        lists[k][apps[k].n_reaps++] = {records[r].reaped_at,
+                                       records[r].action == core::ReapAction::kWouldTerminate};
+        apps[k].reaps = lists[k];
     }
 }
 
@@ -75,17 +149,21 @@ PGPOOL_STATS_SQL_FUNCTION(pgpool_stats_report_1_0) {
     int32* n_points = static_cast<int32*>(palloc0(sizeof(int32) * (rows + 1)));
     gather_points(o, points, n_points);
 
+    constexpr double kTarget = 0.7;  // recommend()'s default
     core::ReportApplication* apps = static_cast<core::ReportApplication*>(
         palloc0(sizeof(core::ReportApplication) * (rows + 1)));
+    core::ReportInput in{};
     int32 n = 0;
     for (int32 k = 0; k < rows; ++k) {
-        if (is_other_row(o, k)) continue;
+        if (is_other_row(o, k)) {
+            in.other_points = points[k];
+            in.n_other_points = n_points[k];
+            continue;
+        }
         const core::ApplicationEntry& e = o.live.ledger.entries[k];
         int32 ticks = 0;
         core::ReportApplication& a = apps[n++];
-        a.recommendation = recommend_row(o, k, 0, 0.7, &ticks);
-        char* rationale = static_cast<char*>(palloc(2048));
-        core::write_rationale(a.recommendation, 0.7, rationale, 2048);
+        a.recommendation = recommend_row(o, k, 0, kTarget, &ticks);
         a.name = e.name;
         a.has_budget = e.has_budget;
         a.max_connections = e.has_budget ? e.budget.max_connections : core::kNoCap;
@@ -93,9 +171,14 @@ PGPOOL_STATS_SQL_FUNCTION(pgpool_stats_report_1_0) {
         a.mode = e.budget.mode;
         a.connections_now = e.connections;
         a.rejected = e.rejected;
+        a.would_reject = e.would_reject;
+        a.reaped = e.reaped;
+        a.connects_per_second = a.recommendation.connects_per_second;
+        a.avg_session_seconds = e.sessions_ended ? static_cast<double>(e.session_micros_total) /
+                                                       e.sessions_ended / USECS_PER_SEC
+                                                 : -1;
         a.points = points[k];
         a.n_points = n_points[k];
-        a.rationale = rationale;
     }
     // Budgeted applications first, then by their peak in the window.
     std::sort(apps, apps + n,
@@ -105,20 +188,28 @@ PGPOOL_STATS_SQL_FUNCTION(pgpool_stats_report_1_0) {
                       return x.recommendation.peak_connections > y.recommendation.peak_connections;
                   return strcmp(x.name, y.name) < 0;
               });
+    gather_reaps(o, apps, n);
 
-    core::ReportInput in{};
+    // Labels in the session's time zone, at its offset now.
+    int tz = 0;
+    struct pg_tm tm;
+    fsec_t fsec;
+    const char* zone = nullptr;
+    if (timestamp2tm(o.now, &tz, &tm, &fsec, &zone, nullptr) != 0) tz = 0;
+    in.asked_us = window_us;
     in.from_us = o.from;
     in.to_us = o.now;
-    // Labels to the second: microseconds only clutter the axis.
-    in.from_label = pstrdup(timestamptz_to_str(o.from - o.from % USECS_PER_SEC));
-    in.to_label = pstrdup(timestamptz_to_str(o.now - o.now % USECS_PER_SEC));
-    in.generated_label = in.to_label;
+    in.utc_offset_us = -static_cast<int64>(tz) * USECS_PER_SEC;
+    in.zone = zone ? pstrdup(zone) : "UTC";
     in.capacity = o.live.ledger.capacity.capacity;
     in.connections = o.live.ledger.capacity.connections;
     in.reserved_total = static_cast<int32>(o.live.ledger.capacity.reserved_total);
     in.budget_total = static_cast<int32>(o.live.ledger.capacity.budget_total);
+    in.target_utilization = kTarget;
     in.applications = apps;
-    in.n_applications = std::min(n, kReportApplications);
+    in.n_applications = n;
+    in.charted = std::min(n, kReportCharted);
+    in.listed = std::min(n, kReportListed);
 
     const size_t length = core::render_report(in, nullptr, 0);
     text* result = static_cast<text*>(palloc(VARHDRSZ + length + 1));

@@ -19,6 +19,7 @@ PACKAGES=(
     pgbouncer                # pool_config()'s PgBouncer snippet, loaded by a real PgBouncer
     prometheus-postgres-exporter  # the exporter our queries file is tested with
     chromium                 # renders report() headless in the tests
+    python3-pil              # counts the colours of its screenshots (test/clients/png_colors.py)
     fonts-dejavu-core        # the report's font
     debhelper                # builds the Debian package (tools/test.sh package)
     postgresql-server-dev-all  # pg_buildext, for the Debian package
