@@ -41,8 +41,8 @@ core::ReportPoint sample_point(const core::HistorySample& x, int64 tick) {
     return p;
 }
 
-// A roll-up summarizes [start, end) by min / mean / max: any tier of that
-// shape (minutes today) becomes a point the same way.
+// A roll-up summarizes [start, end) by min / mean / max: every tier of that
+// shape (minutes, hours) becomes a point the same way.
 template <typename Rollup>
 core::ReportPoint rollup_point(const Rollup& r, int64 start, int64 end) {
     core::ReportPoint p{};
@@ -55,20 +55,33 @@ core::ReportPoint rollup_point(const Rollup& r, int64 start, int64 end) {
 }
 
 // Each application's history rows within [from, now) as report points, in
-// one pass over the copy: points[k] / n_points[k] for live row k. Minutes
-// are taken up to where fine samples begin, the one that straddles that
-// instant cut there, so no time is drawn twice.
+// one pass over the copy: points[k] / n_points[k] for live row k. Hours are
+// taken up to where minutes begin and minutes up to where fine samples
+// begin, a row that straddles that instant cut there, so no time is drawn
+// twice.
 void gather_points(const Observed& o, core::ReportPoint** points, int32* n_points) {
     const int32 rows = o.live.ledger.n;
     const int64 tick = static_cast<int64>(guc_sample_interval_ms) * 1000;
     const TimestampTz fine_from =
         o.history.n_samples > 0 ? o.history.samples[0].sample_time : o.now;
+    const TimestampTz minutes_from =
+        o.history.n_minutes > 0 ? o.history.minutes[0].minute : fine_from;
     for (int pass = 0; pass < 2; ++pass) {
         for (int32 k = 0; k < rows; ++k) {
             if (pass == 1)
                 points[k] = static_cast<core::ReportPoint*>(
                     palloc(sizeof(core::ReportPoint) * (n_points[k] + 1)));
             n_points[k] = 0;
+        }
+        for (int32 r = 0; r < o.history.n_hours; ++r) {
+            const core::HistoryHour& h = o.history.hours[r];
+            if (h.hour + USECS_PER_HOUR <= o.from || h.hour >= minutes_from) continue;
+            const int32 k = o.names.row_of(h.entry, h.incarnation);
+            if (k < 0) continue;
+            if (pass == 1)
+                points[k][n_points[k]] =
+                    rollup_point(h, h.hour, std::min(h.hour + USECS_PER_HOUR, minutes_from));
+            ++n_points[k];
         }
         for (int32 r = 0; r < o.history.n_minutes; ++r) {
             const core::HistoryMinute& m = o.history.minutes[r];
