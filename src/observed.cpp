@@ -77,6 +77,13 @@ void fill_history_copy(HistoryCopy* c) {
     c->n_samples = history->copy_samples(c->samples, history->sample_capacity());
     c->n_minutes = history->copy_minutes(c->minutes, history->minute_capacity());
     c->n_hours = history->copy_hours(c->hours, history->hour_capacity());
+    c->samples_from = c->n_samples > 0 ? c->samples[0].sample_time : PG_INT64_MAX;
+    c->minutes_from = c->n_minutes > 0 ? c->minutes[0].minute : c->samples_from;
+    for (int32 r = c->n_hours - 1; r >= 0; --r)
+        if (c->hours[r].hour < c->minutes_from) {
+            c->minutes_from = std::max(c->minutes_from, c->hours[r].hour + USECS_PER_HOUR);
+            break;
+        }
 }
 
 }  // namespace

@@ -52,8 +52,6 @@ int32 gather(const Observed& o, int32 k, core::DemandInput* in) {
     core::IdleSpan* idle =
         static_cast<core::IdleSpan*>(palloc(sizeof(core::IdleSpan) * (ticks + 1)));
     int32 n_idle = 0;
-    const TimestampTz fine_from = h.n_samples > 0 ? h.samples[0].sample_time : o.now;
-    const TimestampTz minutes_from = h.n_minutes > 0 ? h.minutes[0].minute : fine_from;
     int64 filled = 0;
 
     // A minute or hour row: its ticks (core::fill_ticks), its sums, and one
@@ -74,17 +72,19 @@ int32 gather(const Observed& o, int32 k, core::DemandInput* in) {
     };
     for (int32 r = 0; r < h.n_hours && filled < ticks; ++r) {
         const core::HistoryHour& x = h.hours[r];
-        if (x.hour < from || x.hour + USECS_PER_HOUR > minutes_from) continue;
+        if (x.hour < from || x.hour + USECS_PER_HOUR > h.minutes_from) continue;
         if (o.names.row_of(x.entry, x.incarnation) == k) add_summary(x, x.hour, USECS_PER_HOUR);
     }
     for (int32 r = 0; r < h.n_minutes && filled < ticks; ++r) {
         const core::HistoryMinute& m = h.minutes[r];
-        if (m.minute < from || m.minute + USECS_PER_MINUTE > fine_from) continue;
+        if (m.minute < std::max(from, h.minutes_from) ||
+            m.minute + USECS_PER_MINUTE > h.samples_from)
+            continue;
         if (o.names.row_of(m.entry, m.incarnation) == k) add_summary(m, m.minute, USECS_PER_MINUTE);
     }
     for (int32 s = 0; s < h.n_samples && filled < ticks; ++s) {
         const core::HistorySample& x = h.samples[s];
-        if (x.sample_time < from) continue;
+        if (x.sample_time < std::max(from, h.minutes_from)) continue;
         if (o.names.row_of(x.entry, x.incarnation) != k) continue;
         active[filled++] = x.gauge[core::kActive];
         in->connection_ticks += x.gauge[core::kConnections];

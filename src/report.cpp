@@ -62,10 +62,8 @@ core::ReportPoint rollup_point(const Rollup& r, int64 start, int64 end) {
 void gather_points(const Observed& o, core::ReportPoint** points, int32* n_points) {
     const int32 rows = o.live.ledger.n;
     const int64 tick = static_cast<int64>(guc_sample_interval_ms) * 1000;
-    const TimestampTz fine_from =
-        o.history.n_samples > 0 ? o.history.samples[0].sample_time : o.now;
-    const TimestampTz minutes_from =
-        o.history.n_minutes > 0 ? o.history.minutes[0].minute : fine_from;
+    const TimestampTz fine_from = std::min(o.history.samples_from, o.now);
+    const TimestampTz minutes_from = std::min(o.history.minutes_from, fine_from);
     for (int pass = 0; pass < 2; ++pass) {
         for (int32 k = 0; k < rows; ++k) {
             if (pass == 1)
@@ -85,7 +83,9 @@ void gather_points(const Observed& o, core::ReportPoint** points, int32* n_point
         }
         for (int32 r = 0; r < o.history.n_minutes; ++r) {
             const core::HistoryMinute& m = o.history.minutes[r];
-            if (m.minute + USECS_PER_MINUTE <= o.from || m.minute >= fine_from) continue;
+            if (m.minute + USECS_PER_MINUTE <= o.from || m.minute < minutes_from ||
+                m.minute >= fine_from)
+                continue;
             const int32 k = o.names.row_of(m.entry, m.incarnation);
             if (k < 0) continue;
             if (pass == 1)
@@ -95,7 +95,7 @@ void gather_points(const Observed& o, core::ReportPoint** points, int32* n_point
         }
         for (int32 s = 0; s < o.history.n_samples; ++s) {
             const core::HistorySample& x = o.history.samples[s];
-            if (x.sample_time + tick <= o.from) continue;
+            if (x.sample_time + tick <= o.from || x.sample_time < minutes_from) continue;
             const int32 k = o.names.row_of(x.entry, x.incarnation);
             if (k < 0) continue;
             if (pass == 1) points[k][n_points[k]] = sample_point(x, tick);

@@ -150,14 +150,12 @@ PGPOOL_STATS_SQL_FUNCTION(pgpool_stats_history_1_0) {
     HistoryCopy h = copy_history();
     LedgerCopy copy = copy_ledger();
     HistoryNames names = history_names(copy);
-    const int64 fine_from = h.n_samples > 0 ? h.samples[0].sample_time : PG_INT64_MAX;
-    const int64 minutes_from = h.n_minutes > 0 ? h.minutes[0].minute : fine_from;
 
     Row row(rsinfo);
     for (int32 k = 0; k < h.n_hours; ++k) {
         const core::HistoryHour& r = h.hours[k];
         const char* name = names.name_of(r.entry, r.incarnation);
-        if (name == nullptr || r.hour + USECS_PER_HOUR > minutes_from) continue;
+        if (name == nullptr || r.hour + USECS_PER_HOUR > h.minutes_from) continue;
         row.add(TimestampTzGetDatum(r.hour)).add(CStringGetTextDatum(name));
         for (int g = 0; g < core::kGauges; ++g) row.add(Int32GetDatum(r.max[g]));
         row.add(Int64GetDatum(r.rejected)).add(CStringGetTextDatum("hour"));
@@ -166,7 +164,9 @@ PGPOOL_STATS_SQL_FUNCTION(pgpool_stats_history_1_0) {
     for (int32 k = 0; k < h.n_minutes; ++k) {
         const core::HistoryMinute& r = h.minutes[k];
         const char* name = names.name_of(r.entry, r.incarnation);
-        if (name == nullptr || r.minute + USECS_PER_MINUTE > fine_from) continue;
+        if (name == nullptr || r.minute < h.minutes_from ||
+            r.minute + USECS_PER_MINUTE > h.samples_from)
+            continue;
         row.add(TimestampTzGetDatum(r.minute)).add(CStringGetTextDatum(name));
         for (int g = 0; g < core::kGauges; ++g) row.add(Int32GetDatum(r.max[g]));
         row.add(Int64GetDatum(r.rejected)).add(CStringGetTextDatum("minute"));
