@@ -177,9 +177,9 @@ WHERE attrelid = 'pgpool_stats.applications'::regclass AND attnum > 0;
 SELECT string_agg(attname, ', ' ORDER BY attnum) FROM pg_attribute
 WHERE attrelid = 'pgpool_stats.reaped'::regclass AND attnum > 0;
 
--- The shared memory pgpool_stats takes is visible to users (16 MB with the
--- default history sizes: 1.5 MB of samples, 8 MB of minutes, 5.3 MB of hours).
-SELECT size > 16000000 AND size < 17000000 AS about_16_mb FROM pg_shmem_allocations WHERE name = 'pgpool_stats';
+-- The shared memory pgpool_stats takes is visible to users (17 MB with the
+-- default history sizes: 1.8 MB of samples, 8.5 MB of minutes, 5.6 MB of hours).
+SELECT size > 17000000 AND size < 18000000 AS about_17_mb FROM pg_shmem_allocations WHERE name = 'pgpool_stats';
 
 -- Functions are declared as the design says.
 SELECT p.proname, p.prosecdef, p.proconfig

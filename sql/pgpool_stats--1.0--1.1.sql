@@ -329,7 +329,59 @@ REVOKE ALL ON FUNCTION pgpool_stats.capacity_snapshot() FROM PUBLIC;
 GRANT SELECT ON pgpool_stats.capacity TO pg_monitor;
 GRANT EXECUTE ON FUNCTION pgpool_stats.capacity_snapshot() TO pg_monitor;
 
--- The hour tier of the history (a month and more at the defaults).
+-- The history gains would_reject (logins a monitor budget let through that
+-- enforce mode would refuse) and an hour tier (a month and more at the
+-- defaults). The views' row types change: dropped and created again, with
+-- their grants.
+DROP VIEW pgpool_stats.history;
+DROP FUNCTION pgpool_stats.history_snapshot();
+DROP VIEW pgpool_stats.history_minutes;
+DROP FUNCTION pgpool_stats.history_minutes_snapshot();
+
+CREATE FUNCTION pgpool_stats.history_snapshot(
+    OUT sample_time timestamptz,
+    OUT application_name text,
+    OUT connections int,
+    OUT active int,
+    OUT idle int,
+    OUT idle_in_transaction int,
+    OUT waiting int,
+    OUT admission_waiting int,
+    OUT rejected bigint,
+    OUT would_reject bigint,
+    OUT resolution text)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'pgpool_stats_history_1_1'
+LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
+
+CREATE VIEW pgpool_stats.history AS
+    SELECT * FROM pgpool_stats.history_snapshot();
+
+COMMENT ON VIEW pgpool_stats.history IS
+    'Samples per application (resolution sample), per-minute maxima for what is older (resolution minute), and per-hour maxima for what is older still (resolution hour)';
+
+CREATE FUNCTION pgpool_stats.history_minutes_snapshot(
+    OUT minute timestamptz,
+    OUT application_name text,
+    OUT samples int,
+    OUT connections_min int, OUT connections_mean float8, OUT connections_max int,
+    OUT active_min int, OUT active_mean float8, OUT active_max int,
+    OUT idle_min int, OUT idle_mean float8, OUT idle_max int,
+    OUT idle_in_transaction_min int, OUT idle_in_transaction_mean float8, OUT idle_in_transaction_max int,
+    OUT waiting_min int, OUT waiting_mean float8, OUT waiting_max int,
+    OUT admission_waiting_min int, OUT admission_waiting_mean float8, OUT admission_waiting_max int,
+    OUT rejected bigint,
+    OUT would_reject bigint)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'pgpool_stats_history_minutes_1_1'
+LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
+
+CREATE VIEW pgpool_stats.history_minutes AS
+    SELECT * FROM pgpool_stats.history_minutes_snapshot();
+
+COMMENT ON VIEW pgpool_stats.history_minutes IS
+    'Per-minute roll-ups per application: min / mean / max of every gauge, refusals and would-be refusals in the minute';
+
 CREATE FUNCTION pgpool_stats.history_hours_snapshot(
     OUT hour timestamptz,
     OUT application_name text,
@@ -341,7 +393,8 @@ CREATE FUNCTION pgpool_stats.history_hours_snapshot(
     OUT idle_in_transaction_min int, OUT idle_in_transaction_mean float8, OUT idle_in_transaction_p95 int, OUT idle_in_transaction_max int,
     OUT waiting_min int, OUT waiting_mean float8, OUT waiting_p95 int, OUT waiting_max int,
     OUT admission_waiting_min int, OUT admission_waiting_mean float8, OUT admission_waiting_p95 int, OUT admission_waiting_max int,
-    OUT rejected bigint)
+    OUT rejected bigint,
+    OUT would_reject bigint)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'pgpool_stats_history_hours_1_1'
 LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
@@ -350,12 +403,13 @@ CREATE VIEW pgpool_stats.history_hours AS
     SELECT * FROM pgpool_stats.history_hours_snapshot();
 
 COMMENT ON VIEW pgpool_stats.history_hours IS
-    'Per-hour roll-ups per application: min / mean / p95 of the minute maxima / max of every gauge, refusals in the hour';
+    'Per-hour roll-ups per application: min / mean / p95 of the minute maxima / max of every gauge, refusals and would-be refusals in the hour';
 
-COMMENT ON VIEW pgpool_stats.history IS
-    'Samples per application (resolution sample), per-minute maxima for what is older (resolution minute), and per-hour maxima for what is older still (resolution hour)';
-
-REVOKE ALL ON pgpool_stats.history_hours FROM PUBLIC;
-REVOKE ALL ON FUNCTION pgpool_stats.history_hours_snapshot() FROM PUBLIC;
-GRANT SELECT ON pgpool_stats.history_hours TO pg_monitor;
-GRANT EXECUTE ON FUNCTION pgpool_stats.history_hours_snapshot() TO pg_monitor;
+REVOKE ALL ON pgpool_stats.history, pgpool_stats.history_minutes, pgpool_stats.history_hours
+    FROM PUBLIC;
+REVOKE ALL ON FUNCTION pgpool_stats.history_snapshot(), pgpool_stats.history_minutes_snapshot(),
+    pgpool_stats.history_hours_snapshot() FROM PUBLIC;
+GRANT SELECT ON pgpool_stats.history, pgpool_stats.history_minutes, pgpool_stats.history_hours
+    TO pg_monitor;
+GRANT EXECUTE ON FUNCTION pgpool_stats.history_snapshot(), pgpool_stats.history_minutes_snapshot(),
+    pgpool_stats.history_hours_snapshot() TO pg_monitor;

@@ -466,9 +466,10 @@ CREATE FUNCTION pgpool_stats.history_snapshot(
     OUT waiting int,
     OUT admission_waiting int,
     OUT rejected bigint,
+    OUT would_reject bigint,
     OUT resolution text)
 RETURNS SETOF record
-AS 'MODULE_PATHNAME', 'pgpool_stats_history_1_0'
+AS 'MODULE_PATHNAME', 'pgpool_stats_history_1_1'
 LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
 
 CREATE VIEW pgpool_stats.history AS
@@ -487,16 +488,17 @@ CREATE FUNCTION pgpool_stats.history_minutes_snapshot(
     OUT idle_in_transaction_min int, OUT idle_in_transaction_mean float8, OUT idle_in_transaction_max int,
     OUT waiting_min int, OUT waiting_mean float8, OUT waiting_max int,
     OUT admission_waiting_min int, OUT admission_waiting_mean float8, OUT admission_waiting_max int,
-    OUT rejected bigint)
+    OUT rejected bigint,
+    OUT would_reject bigint)
 RETURNS SETOF record
-AS 'MODULE_PATHNAME', 'pgpool_stats_history_minutes_1_0'
+AS 'MODULE_PATHNAME', 'pgpool_stats_history_minutes_1_1'
 LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
 
 CREATE VIEW pgpool_stats.history_minutes AS
     SELECT * FROM pgpool_stats.history_minutes_snapshot();
 
 COMMENT ON VIEW pgpool_stats.history_minutes IS
-    'Per-minute roll-ups per application: min / mean / max of every gauge, refusals in the minute';
+    'Per-minute roll-ups per application: min / mean / max of every gauge, refusals and would-be refusals in the minute';
 
 CREATE FUNCTION pgpool_stats.history_hours_snapshot(
     OUT hour timestamptz,
@@ -509,7 +511,8 @@ CREATE FUNCTION pgpool_stats.history_hours_snapshot(
     OUT idle_in_transaction_min int, OUT idle_in_transaction_mean float8, OUT idle_in_transaction_p95 int, OUT idle_in_transaction_max int,
     OUT waiting_min int, OUT waiting_mean float8, OUT waiting_p95 int, OUT waiting_max int,
     OUT admission_waiting_min int, OUT admission_waiting_mean float8, OUT admission_waiting_p95 int, OUT admission_waiting_max int,
-    OUT rejected bigint)
+    OUT rejected bigint,
+    OUT would_reject bigint)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'pgpool_stats_history_hours_1_1'
 LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
@@ -518,7 +521,7 @@ CREATE VIEW pgpool_stats.history_hours AS
     SELECT * FROM pgpool_stats.history_hours_snapshot();
 
 COMMENT ON VIEW pgpool_stats.history_hours IS
-    'Per-hour roll-ups per application: min / mean / p95 of the minute maxima / max of every gauge, refusals in the hour';
+    'Per-hour roll-ups per application: min / mean / p95 of the minute maxima / max of every gauge, refusals and would-be refusals in the hour';
 
 CREATE FUNCTION pgpool_stats.metrics() RETURNS text
 AS 'MODULE_PATHNAME', 'pgpool_stats_metrics_1_0'

@@ -61,16 +61,16 @@ void define_gucs() {
                             nullptr, &guc_sample_interval_ms, 1000, 10, 3600 * 1000, PGC_SIGHUP,
                             GUC_UNIT_MS, nullptr, nullptr, nullptr);
     DefineCustomIntVariable(
-        "pgpool_stats.history_samples", "Fine history rows kept in shared memory (48 bytes each).",
+        "pgpool_stats.history_samples", "Fine history rows kept in shared memory (56 bytes each).",
         "One row per application with sessions, per sample.", &guc_history_samples, 32768, 1024,
         64 * 1024 * 1024, PGC_POSTMASTER, 0, nullptr, nullptr, nullptr);
     DefineCustomIntVariable("pgpool_stats.history_minutes",
-                            "Per-minute history rows kept in shared memory (128 bytes each).",
+                            "Per-minute history rows kept in shared memory (136 bytes each).",
                             "One row per application with sessions, per minute.",
                             &guc_history_minutes, 65536, 1024, 64 * 1024 * 1024, PGC_POSTMASTER, 0,
                             note_history_minutes_source, nullptr, nullptr);
     DefineCustomIntVariable("pgpool_stats.history_hours",
-                            "Per-hour history rows kept in shared memory (152 bytes each).",
+                            "Per-hour history rows kept in shared memory (160 bytes each).",
                             "One row per application with sessions, per hour.", &guc_history_hours,
                             36864, 1024, 64 * 1024 * 1024, PGC_POSTMASTER, 0, nullptr, nullptr,
                             nullptr);

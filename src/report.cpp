@@ -38,6 +38,7 @@ core::ReportPoint sample_point(const core::HistorySample& x, int64 tick) {
         p.gauge[s] = {v, static_cast<double>(v), v};
     }
     p.rejected = x.rejected;
+    p.would_reject = x.would_reject;
     return p;
 }
 
@@ -51,6 +52,7 @@ core::ReportPoint rollup_point(const Rollup& r, int64 start, int64 end) {
     for (int s = 0; s < core::kReportSeries; ++s)
         p.gauge[s] = {r.min[kGaugeOf[s]], r.mean(kGaugeOf[s]), r.max[kGaugeOf[s]]};
     p.rejected = r.rejected;
+    p.would_reject = r.would_reject;
     return p;
 }
 

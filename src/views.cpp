@@ -138,28 +138,36 @@ PGPOOL_STATS_SQL_FUNCTION(pgpool_stats_capacity_1_1) {
     return capacity_row(fcinfo, kColumns1_1);
 }
 
-// pgpool_stats.history: fine samples for the recent past, preceded by minute
-// rows for what is older than the oldest fine sample, and hour rows for what
-// is older than the oldest minute row. In a minute or hour row each gauge is
-// its maximum within the minute or hour and rejected its total;
-// pgpool_stats.history_minutes and history_hours have min / mean / max.
-PGPOOL_STATS_SQL_FUNCTION(pgpool_stats_history_1_0) {
-    constexpr int kColumns = 10;
-    ReturnSetInfo* rsinfo = begin_rows(fcinfo, kColumns);
+namespace {
+
+// 1.1 adds would_reject to the history views; 1.0's SQL is served without it
+// until ALTER EXTENSION ... UPDATE.
+enum class HistoryColumns { k1_0, k1_1 };
+
+Datum history_rows(FunctionCallInfo fcinfo, HistoryColumns columns) {
+    const bool would_reject = columns == HistoryColumns::k1_1;
+    ReturnSetInfo* rsinfo = begin_rows(fcinfo, would_reject ? 11 : 10);
 
     HistoryCopy h = copy_history();
     LedgerCopy copy = copy_ledger();
     HistoryNames names = history_names(copy);
 
     Row row(rsinfo);
+    // One row of any tier: when, whose, its gauges (maxima for roll-ups).
+    auto emit = [&](TimestampTz at, const char* name, const int32* gauges, int64 rejected,
+                    int64 would, const char* resolution) {
+        row.add(TimestampTzGetDatum(at)).add(CStringGetTextDatum(name));
+        for (int g = 0; g < core::kGauges; ++g) row.add(Int32GetDatum(gauges[g]));
+        row.add(Int64GetDatum(rejected));
+        if (would_reject) row.add(Int64GetDatum(would));
+        row.add(CStringGetTextDatum(resolution));
+        row.emit();
+    };
     for (int32 k = 0; k < h.n_hours; ++k) {
         const core::HistoryHour& r = h.hours[k];
         const char* name = names.name_of(r.entry, r.incarnation);
         if (name == nullptr || r.hour + USECS_PER_HOUR > h.minutes_from) continue;
-        row.add(TimestampTzGetDatum(r.hour)).add(CStringGetTextDatum(name));
-        for (int g = 0; g < core::kGauges; ++g) row.add(Int32GetDatum(r.max[g]));
-        row.add(Int64GetDatum(r.rejected)).add(CStringGetTextDatum("hour"));
-        row.emit();
+        emit(r.hour, name, r.max, r.rejected, r.would_reject, "hour");
     }
     for (int32 k = 0; k < h.n_minutes; ++k) {
         const core::HistoryMinute& r = h.minutes[k];
@@ -167,27 +175,20 @@ PGPOOL_STATS_SQL_FUNCTION(pgpool_stats_history_1_0) {
         if (name == nullptr || r.minute < h.minutes_from ||
             r.minute + USECS_PER_MINUTE > h.samples_from)
             continue;
-        row.add(TimestampTzGetDatum(r.minute)).add(CStringGetTextDatum(name));
-        for (int g = 0; g < core::kGauges; ++g) row.add(Int32GetDatum(r.max[g]));
-        row.add(Int64GetDatum(r.rejected)).add(CStringGetTextDatum("minute"));
-        row.emit();
+        emit(r.minute, name, r.max, r.rejected, r.would_reject, "minute");
     }
     for (int32 k = 0; k < h.n_samples; ++k) {
-        const core::HistorySample& s = h.samples[k];
-        const char* name = names.name_of(s.entry, s.incarnation);
+        const core::HistorySample& x = h.samples[k];
+        const char* name = names.name_of(x.entry, x.incarnation);
         if (name == nullptr) continue;
-        row.add(TimestampTzGetDatum(s.sample_time)).add(CStringGetTextDatum(name));
-        for (int g = 0; g < core::kGauges; ++g) row.add(Int32GetDatum(s.gauge[g]));
-        row.add(Int64GetDatum(s.rejected)).add(CStringGetTextDatum("sample"));
-        row.emit();
+        emit(x.sample_time, name, x.gauge, x.rejected, x.would_reject, "sample");
     }
     return (Datum)0;
 }
 
-// pgpool_stats.history_minutes: every minute roll-up with min / mean / max.
-PGPOOL_STATS_SQL_FUNCTION(pgpool_stats_history_minutes_1_0) {
-    constexpr int kColumns = 4 + 3 * core::kGauges;
-    ReturnSetInfo* rsinfo = begin_rows(fcinfo, kColumns);
+Datum history_minute_rows(FunctionCallInfo fcinfo, HistoryColumns columns) {
+    const bool would_reject = columns == HistoryColumns::k1_1;
+    ReturnSetInfo* rsinfo = begin_rows(fcinfo, 4 + 3 * core::kGauges + (would_reject ? 1 : 0));
 
     HistoryCopy h = copy_history();
     LedgerCopy copy = copy_ledger();
@@ -205,15 +206,41 @@ PGPOOL_STATS_SQL_FUNCTION(pgpool_stats_history_minutes_1_0) {
                 .add(Float8GetDatum(r.mean(g)))
                 .add(Int32GetDatum(r.max[g]));
         row.add(Int64GetDatum(r.rejected));
+        if (would_reject) row.add(Int64GetDatum(r.would_reject));
         row.emit();
     }
     return (Datum)0;
 }
 
+}  // namespace
+
+// pgpool_stats.history: fine samples for the recent past, preceded by minute
+// rows for what is older than the oldest fine sample, and hour rows for what
+// is older than the minute rows (HistoryCopy says where each tier takes
+// over). In a minute or hour row each gauge is its maximum within the minute
+// or hour and rejected its total; pgpool_stats.history_minutes and
+// history_hours have min / mean / max.
+PGPOOL_STATS_SQL_FUNCTION(pgpool_stats_history_1_0) {
+    return history_rows(fcinfo, HistoryColumns::k1_0);
+}
+
+PGPOOL_STATS_SQL_FUNCTION(pgpool_stats_history_1_1) {
+    return history_rows(fcinfo, HistoryColumns::k1_1);
+}
+
+// pgpool_stats.history_minutes: every minute roll-up with min / mean / max.
+PGPOOL_STATS_SQL_FUNCTION(pgpool_stats_history_minutes_1_0) {
+    return history_minute_rows(fcinfo, HistoryColumns::k1_0);
+}
+
+PGPOOL_STATS_SQL_FUNCTION(pgpool_stats_history_minutes_1_1) {
+    return history_minute_rows(fcinfo, HistoryColumns::k1_1);
+}
+
 // pgpool_stats.history_hours: every hour roll-up with min / mean / p95 of the
 // minute maxima / max.
 PGPOOL_STATS_SQL_FUNCTION(pgpool_stats_history_hours_1_1) {
-    constexpr int kColumns = 5 + 4 * core::kGauges;
+    constexpr int kColumns = 6 + 4 * core::kGauges;
     ReturnSetInfo* rsinfo = begin_rows(fcinfo, kColumns);
 
     HistoryCopy h = copy_history();
@@ -233,7 +260,7 @@ PGPOOL_STATS_SQL_FUNCTION(pgpool_stats_history_hours_1_1) {
                 .add(Float8GetDatum(r.mean(g)))
                 .add(Int32GetDatum(r.p95[g]))
                 .add(Int32GetDatum(r.max[g]));
-        row.add(Int64GetDatum(r.rejected));
+        row.add(Int64GetDatum(r.rejected)).add(Int64GetDatum(r.would_reject));
         row.emit();
     }
     return (Datum)0;

@@ -180,8 +180,10 @@ void take_sample(TimestampTz now) {
         const core::ApplicationEntry& e = ledger->entry(i);
         if (!e.in_use) continue;
         const core::Census c = core::census_of(census, n_census, i);
-        const int64 refused = ledger->record_sample(i, c.active);
-        if (e.connections == 0 && e.admission_waiting == 0 && refused == 0) continue;
+        const core::Ledger::RefusalsSinceSample refused = ledger->record_sample(i, c.active);
+        if (e.connections == 0 && e.admission_waiting == 0 && refused.rejected == 0 &&
+            refused.would_reject == 0)
+            continue;
         core::HistorySample& row = rows[n_rows++];
         row.entry = i;
         row.incarnation = e.incarnation;
@@ -191,7 +193,8 @@ void take_sample(TimestampTz now) {
         row.gauge[core::kIdleInTransaction] = c.idle_in_transaction;
         row.gauge[core::kWaiting] = c.waiting;
         row.gauge[core::kAdmissionWaiting] = e.admission_waiting;
-        row.rejected = refused;
+        row.rejected = refused.rejected;
+        row.would_reject = refused.would_reject;
     }
     ledger_unlock();
 

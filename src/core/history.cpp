@@ -146,6 +146,7 @@ void History::close_minute() noexcept {
             r.sum[g] = a.sum[g];
         }
         r.rejected = a.rejected;
+        r.would_reject = a.would_reject;
         std::memset(&a, 0, sizeof a);
         add_to_hour(r);
     }
@@ -173,6 +174,7 @@ void History::add_to_hour(const HistoryMinute& m) noexcept {
             if (v > top[k]) std::swap(v, top[k]);
     }
     a.rejected += m.rejected;
+    a.would_reject += m.would_reject;
     ++a.present;
 }
 
@@ -203,6 +205,7 @@ void History::close_hour() noexcept {
             r.sum[g] = a.sum[g];
         }
         r.rejected = a.rejected;
+        r.would_reject = a.would_reject;
         std::memset(&a, 0, sizeof a);
     }
     n_hour_listed_ = 0;
@@ -241,6 +244,7 @@ void History::record(int64_t now, const HistorySample* rows, int32_t n) noexcept
             a.sum[g] += in.gauge[g];
         }
         a.rejected += in.rejected;
+        a.would_reject += in.would_reject;
         ++a.present;
     }
 }

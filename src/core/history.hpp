@@ -35,7 +35,8 @@ struct HistorySample {
     int32_t entry;  // -1: erased by reset()
     uint32_t incarnation;
     int32_t gauge[kGauges];
-    int64_t rejected;  // refusals since the previous sample
+    int64_t rejected;      // refusals since the previous sample
+    int64_t would_reject;  // logins let through that enforce mode would refuse
 };
 
 struct HistoryMinute {
@@ -47,6 +48,7 @@ struct HistoryMinute {
     int32_t max[kGauges];
     int64_t sum[kGauges];
     int64_t rejected;
+    int64_t would_reject;
 
     double mean(int g) const noexcept {
         return samples ? static_cast<double>(sum[g]) / samples : 0;
@@ -69,6 +71,7 @@ struct HistoryHour {
     int32_t p95[kGauges];
     int64_t sum[kGauges];
     int64_t rejected;
+    int64_t would_reject;
 
     double mean(int g) const noexcept {
         return samples ? static_cast<double>(sum[g]) / samples : 0;
@@ -134,6 +137,7 @@ private:
         int32_t max[kGauges];
         int64_t sum[kGauges];
         int64_t rejected;
+        int64_t would_reject;
     };
     static constexpr int kTopMaxima = 4;  // enough for the p95 of <= 60 minutes
     struct HourAccumulator {              // one per entry, for the hour being summed
@@ -145,6 +149,7 @@ private:
         int32_t top[kGauges][kTopMaxima];  // largest minute maxima, descending
         int64_t sum[kGauges];
         int64_t rejected;
+        int64_t would_reject;
     };
 
     HistorySample* samples() noexcept;

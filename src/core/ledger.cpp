@@ -313,7 +313,7 @@ AdmissionResult Ledger::try_admit(int32_t i, const AdmissionRequest& req, int64_
         return result;
     }
     if (real_admit || req.exempt || !req.enforce) {
-        if (!admitted(if_all_enforced) && !req.exempt) ++e.would_reject;
+        if (!admitted(if_all_enforced) && !req.exempt) count_would_reject(i);
         if (req.already_waiting) end_wait(i);
         account_reservation(i, -1);
         ++e.connections;
@@ -414,20 +414,31 @@ bool Ledger::record_refusal(EntryRef r, bool real, int64_t now) noexcept {
     if (real)
         count_rejection(r.entry, now);
     else
-        ++e.would_reject;
+        count_would_reject(r.entry);
     e.last_seen_at = now;
     return true;
 }
 
-void Ledger::count_rejection(int32_t i, int64_t now) noexcept {
-    ApplicationEntry& e = entries()[i];
-    if (e.rejected == e.rejected_at_last_sample) {
+void Ledger::log_for_sampler(int32_t i) noexcept {
+    const ApplicationEntry& e = entries()[i];
+    if (e.rejected == e.rejected_at_last_sample &&
+        e.would_reject == e.would_reject_at_last_sample) {
         // Its first refusal since the sampler looked: log it once. A log
         // overrun is seen by the sampler (head - read > size), which then
         // visits every entry.
         refusal_log_[refusal_log_head_ % kRefusalLogSize] = i;
         ++refusal_log_head_;
     }
+}
+
+void Ledger::count_would_reject(int32_t i) noexcept {
+    log_for_sampler(i);
+    ++entries()[i].would_reject;
+}
+
+void Ledger::count_rejection(int32_t i, int64_t now) noexcept {
+    ApplicationEntry& e = entries()[i];
+    log_for_sampler(i);
     ++e.rejected;
     e.last_rejected_at = now;
     e.last_seen_at = now;
@@ -530,13 +541,15 @@ void Ledger::skip_refused_entries() noexcept {
     __atomic_store_n(&refusal_log_read_, refusal_log_head_, __ATOMIC_RELAXED);
 }
 
-int64_t Ledger::record_sample(int32_t i, int32_t active) noexcept {
+Ledger::RefusalsSinceSample Ledger::record_sample(int32_t i, int32_t active) noexcept {
     ApplicationEntry& e = entries()[i];
     if (active > e.peak_active) __atomic_store_n(&e.peak_active, active, __ATOMIC_RELAXED);
-    const int64_t refused = e.rejected - e.rejected_at_last_sample;
+    const RefusalsSinceSample since{e.rejected - e.rejected_at_last_sample,
+                                    e.would_reject - e.would_reject_at_last_sample};
     // Atomic: views copy the entry under the same shared lock meanwhile.
     __atomic_store_n(&e.rejected_at_last_sample, e.rejected, __ATOMIC_RELAXED);
-    return refused;
+    __atomic_store_n(&e.would_reject_at_last_sample, e.would_reject, __ATOMIC_RELAXED);
+    return since;
 }
 
 int32_t Ledger::restore_counters(const ApplicationEntry& saved, int64_t now) noexcept {
@@ -563,6 +576,7 @@ int32_t Ledger::restore_counters(const ApplicationEntry& saved, int64_t now) noe
     e.connects_per_second_at = 0;  // a restart is a pause of unknown length
     e.connects_counted_at = now;
     e.rejected_at_last_sample = e.rejected;
+    e.would_reject_at_last_sample = e.would_reject;
     return i;
 }
 
@@ -577,7 +591,7 @@ void Ledger::reset_counters(int32_t i, int64_t now) noexcept {
         e.sessions_ended = e.session_micros_total = 0;
         e.connects_per_second_at = 0;
         e.connects_counted_at = now;
-        e.rejected_at_last_sample = 0;
+        e.rejected_at_last_sample = e.would_reject_at_last_sample = 0;
         e.last_rejected_at = 0;
         e.stats_reset_at = now;
     }

@@ -57,9 +57,10 @@ struct ApplicationEntry {
     // login itself, so the sampler never visits an entry to age its rate.
     double connects_per_second_at;  // its value at connects_counted_at
     int64_t connects_counted_at;
-    // Sampler-written: rejected as of the sampler's last visit (history rows
-    // carry the refusals between two samples).
+    // Sampler-written: rejected and would_reject as of the sampler's last
+    // visit (history rows carry the refusals between two samples).
     int64_t rejected_at_last_sample;
+    int64_t would_reject_at_last_sample;
 
     // Timestamps in the caller's unit (the shell uses TimestampTz); 0 = never.
     int64_t last_rejected_at;
@@ -243,8 +244,13 @@ public:
     int32_t take_refused_entries(int32_t* out, int32_t max) noexcept;
     void skip_refused_entries() noexcept;
     // One sample of entry i with `active` sessions running: raises
-    // peak_active and returns the refusals since the previous sample.
-    int64_t record_sample(int32_t i, int32_t active) noexcept;
+    // peak_active and returns the refusals (real and would-be) since the
+    // previous sample.
+    struct RefusalsSinceSample {
+        int64_t rejected;
+        int64_t would_reject;
+    };
+    RefusalsSinceSample record_sample(int32_t i, int32_t active) noexcept;
 
     // Gives a saved application (from a dump) an entry and its counters,
     // peaks and timestamps back. Returns the entry, or -1 when the table is full.
@@ -305,6 +311,8 @@ private:
 
     // A refusal of entry i: counted, and logged for the sampler.
     void count_rejection(int32_t i, int64_t now) noexcept;
+    void count_would_reject(int32_t i) noexcept;
+    void log_for_sampler(int32_t i) noexcept;  // before counting a refusal
 
     // A login of entry i starts waiting, or stops (admitted, refused or gone).
     void begin_wait(int32_t i) noexcept;
@@ -339,8 +347,8 @@ public:
     static constexpr int32_t kRefusalLogSize = 4096;
 
 private:
-    // Entries with refusals the sampler has not seen yet, appended at an
-    // entry's first such refusal (rejected == rejected_at_last_sample).
+    // Entries with refusals (real or would-be) the sampler has not seen yet,
+    // appended at an entry's first such refusal since its last sample.
     int64_t refusal_log_head_;  // appends ever; position = head % size
     int64_t refusal_log_read_;  // the sampler's read position (sampler-written)
     int32_t refusal_log_[kRefusalLogSize];

@@ -465,11 +465,9 @@ void application_chart(std::string& out, const ReportInput& in, const ReportAppl
         level(out, f, a.reserved_connections, kReservedColour, "reserved", close);
     }
 
-    // Marks: refusals over the interval of the row that counted them (one
-    // sample, or a whole roll-up: when within it is not known); would-be
-    // refusals where sampled connections exceeded the budget of an
-    // application that has any (their times are not recorded); reaps at
-    // their instant.
+    // Marks: refusals and would-be refusals over the interval of the row
+    // that counted them (one sample, or a whole roll-up: when within it is
+    // not known); reaps at their instant.
     std::vector<Span> refused, would;
     for (int32_t k = 0; k < a.n_points; ++k) {
         const ReportPoint& p = a.points[k];
@@ -477,11 +475,10 @@ void application_chart(std::string& out, const ReportInput& in, const ReportAppl
         const Span s{f.x(p.start_us), f.x(p.end_us), std::max(p.start_us, in.from_us),
                      std::min(p.end_us, in.to_us), p.rejected};
         if (p.rejected > 0) refused.push_back(s);
-        if (capped && a.would_reject > 0 && p.gauge[kSeriesConnections].max > a.max_connections)
-            would.push_back(Span{s.x0, s.x1, s.t0, s.t1, 0});
+        if (p.would_reject > 0) would.push_back(Span{s.x0, s.x1, s.t0, s.t1, p.would_reject});
     }
     span_marks(out, would, in, "mark-would", kWouldRejectColour,
-               "sampled over the budget: logins here would be refused");
+               "logins let through that enforce mode would refuse");
     span_marks(out, refused, in, "mark-refused", kRefusedColour, "logins refused");
     int reaps = 0, would_reaps = 0;
     for (int32_t k = 0; k < a.n_reaps; ++k) {
@@ -859,10 +856,10 @@ void notes(std::string& out, const ReportInput& in) {
         "row had nothing to report then: zero.</li>";
     out +=
         "<li id='note-marks'>Under each chart: <b>refused</b> logins over the interval of the row "
-        "that counted them (a sample, or the whole minute of a roll-up); <b>would be refused</b> "
-        "where an application with would-be refusals (a monitor budget, or pgpool_stats.enforce "
-        "off) had more connections than its budget in a sample: the history does not keep their "
-        "times, only the counter does; <b>reaped</b> sessions at the moment the reaper ended them "
+        "that counted them (a sample, or the whole minute or hour of a roll-up); <b>would be "
+        "refused</b> likewise: logins a monitor budget (or pgpool_stats.enforce off) let through "
+        "that enforce mode would have refused; <b>reaped</b> sessions at the moment the reaper "
+        "ended them "
         "(hollow: it would have, in monitor mode). Hover a mark for its count and time.</li>";
     out +=
         "<li id='note-counters'>Refused, would be refused and reaped count since the "

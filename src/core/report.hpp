@@ -37,7 +37,8 @@ struct ReportGauge {
 struct ReportPoint {
     int64_t start_us, end_us;
     ReportGauge gauge[kReportSeries];
-    int64_t rejected;  // logins refused in the interval
+    int64_t rejected;      // logins refused in the interval
+    int64_t would_reject;  // logins let through in the interval that enforce would refuse
 };
 
 // One entry of the reaped log: a session terminated (or, in monitor mode,

@@ -137,6 +137,7 @@ TEST(History, HoursSummariseTheirMinutesWithTheP95OfTheMinuteMaxima) {
     // entry 2 appears in two minutes only, with 7 and 3.
     for (int m = 0; m < 60; ++m) {
         std::vector<HistorySample> rows = {row(1, m + 1, 0, 1)};
+        rows[0].would_reject = 2;
         if (m == 10) rows.push_back(row(2, 7, 0));
         if (m == 20) rows.push_back(row(2, 3, 0));
         h->record(m * kMinute, rows.data(), static_cast<int32_t>(rows.size()));
@@ -155,6 +156,7 @@ TEST(History, HoursSummariseTheirMinutesWithTheP95OfTheMinuteMaxima) {
     EXPECT_DOUBLE_EQ(e1.mean(kConnections), 30.5);  // (1 + ... + 60) / 60
     EXPECT_EQ(e1.p95[kConnections], 57);            // nearest rank: the 57th of 60
     EXPECT_EQ(e1.rejected, 60);
+    EXPECT_EQ(e1.would_reject, 120);
     EXPECT_EQ(e2.min[kConnections], 0);  // absent in 58 minutes
     EXPECT_EQ(e2.max[kConnections], 7);
     EXPECT_EQ(e2.p95[kConnections], 0);  // 58 zeros, then 3 and 7: the 57th is a zero

@@ -362,10 +362,28 @@ TEST(Ledger, SamplesReportRefusalsSinceThePreviousSample) {
     Budget b = make_budget(0, 0);
     l->set_budget(api, &b);
     for (int k = 0; k < 3; ++k) l->try_admit(api, plain(), 1);
-    EXPECT_EQ(l->record_sample(api, 0), 3);
-    EXPECT_EQ(l->record_sample(api, 0), 0);
+    EXPECT_EQ(l->record_sample(api, 0).rejected, 3);
+    EXPECT_EQ(l->record_sample(api, 0).rejected, 0);
     l->try_admit(api, plain(), 1);
-    EXPECT_EQ(l->record_sample(api, 0), 1);
+    EXPECT_EQ(l->record_sample(api, 0).rejected, 1);
+}
+
+TEST(Ledger, WouldBeRefusalsReachTheSamplerLikeRefusals) {
+    TestLedger l(8, 100);
+    Budget watched = make_budget(1, 0, BudgetMode::kMonitor);
+    int32_t m = add(l, "watched");
+    l->set_budget(m, &watched);
+    std::vector<int32_t> out(Ledger::kRefusalLogSize);
+    EXPECT_EQ(l->try_admit(m, plain(), 1).outcome, Outcome::kAdmitted);
+    for (int k = 0; k < 3; ++k)  // let through, but over the budget
+        EXPECT_EQ(l->try_admit(m, plain(), 1).outcome, Outcome::kAdmitted);
+    // Logged once, so a sampler finds it even after its sessions are gone.
+    ASSERT_EQ(l->take_refused_entries(out.data(), Ledger::kRefusalLogSize), 1);
+    EXPECT_EQ(out[0], m);
+    const Ledger::RefusalsSinceSample since = l->record_sample(m, 0);
+    EXPECT_EQ(since.rejected, 0);
+    EXPECT_EQ(since.would_reject, 3);
+    EXPECT_EQ(l->record_sample(m, 0).would_reject, 0);
 }
 
 TEST(Ledger, TheSamplerFindsRefusedEntriesOnceWithoutAScan) {
@@ -382,13 +400,13 @@ TEST(Ledger, TheSamplerFindsRefusedEntriesOnceWithoutAScan) {
     ASSERT_EQ(l->take_refused_entries(out.data(), Ledger::kRefusalLogSize), 2);
     EXPECT_EQ(out[0], a);  // once, though refused five times
     EXPECT_EQ(out[1], b);
-    EXPECT_EQ(l->record_sample(a, 0), 5);
-    EXPECT_EQ(l->record_sample(b, 0), 1);
+    EXPECT_EQ(l->record_sample(a, 0).rejected, 5);
+    EXPECT_EQ(l->record_sample(b, 0).rejected, 1);
     // Refused again after the sampler's visit: logged again.
     l->try_admit(a, plain(), 2);
     ASSERT_EQ(l->take_refused_entries(out.data(), Ledger::kRefusalLogSize), 1);
     EXPECT_EQ(out[0], a);
-    EXPECT_EQ(l->record_sample(a, 0), 1);
+    EXPECT_EQ(l->record_sample(a, 0).rejected, 1);
     // More refused entries than the caller can take: visit everything (-1),
     // and the log is read past only when the caller says the visit is done.
     l->try_admit(a, plain(), 3);
@@ -430,7 +448,7 @@ TEST(Ledger, TheRefusalLogOverrunsOnlyPastItsSizeAndWrapsRound) {
     l->skip_refused_entries();
     // The visit of every entry the caller then makes finds each refusal once.
     int64_t refused = 0;
-    for (int32_t k = 0; k < n; ++k) refused += l->record_sample(entries[k], 0);
+    for (int32_t k = 0; k < n; ++k) refused += l->record_sample(entries[k], 0).rejected;
     EXPECT_EQ(refused, n);
     EXPECT_EQ(l->take_refused_entries(out.data(), Ledger::kRefusalLogSize), 0);
 }
@@ -445,7 +463,7 @@ TEST(Ledger, ARefusalAfterResetOrEvictionIsLoggedAgain) {
     l->reset_counters(a, 2);  // pending refusal wiped with the counters
     l->try_admit(a, plain(), 3);
     ASSERT_EQ(l->take_refused_entries(out.data(), Ledger::kRefusalLogSize), 2);
-    EXPECT_EQ(l->record_sample(a, 0), 1);  // the refusal after the reset
+    EXPECT_EQ(l->record_sample(a, 0).rejected, 1);  // the refusal after the reset
     // Refused, then evicted and its entry reused by another application
     // that is refused too, before the sampler looked: the entry number is
     // logged twice (the sampler removes duplicates) and the sample counts
@@ -460,7 +478,7 @@ TEST(Ledger, ARefusalAfterResetOrEvictionIsLoggedAgain) {
     ASSERT_EQ(l->take_refused_entries(out.data(), Ledger::kRefusalLogSize), 2);
     EXPECT_EQ(out[0], a);
     EXPECT_EQ(out[1], c);
-    EXPECT_EQ(l->record_sample(c, 0), 1);
+    EXPECT_EQ(l->record_sample(c, 0).rejected, 1);
     EXPECT_TRUE(l->consistent());
 }
 

@@ -412,11 +412,12 @@ TEST(ReportServer, HighestTotalSumsOneTickAcrossApplications) {
 // ---- the page ---------------------------------------------------------------
 
 TEST(Report, OneChartPerApplicationWithAxesLevelsAndMarks) {
-    const std::vector<ReportPoint> points = {
+    std::vector<ReportPoint> points = {
         rollup(0, kMin, {0, 0.5, 12}, {0, 0.2, 2}),  // a band
         sample(5 * kMin, 12, 2, 0, 3),               // refused: 3
         sample(6 * kMin, 21, 2, 0),                  // over the budget of 20
     };
+    points[2].would_reject = 1;  // monitor mode let it through
     const ReportReap reaps[] = {{7 * kMin, false}, {8 * kMin, true}};
     Recommendation r{};
     r.max_connections = 3;
@@ -462,7 +463,7 @@ TEST(Report, OneChartPerApplicationWithAxesLevelsAndMarks) {
               std::string::npos)
         << chart;
     // The refusal over its sample (5 min of 10 = x 346), the would-be
-    // refusal over the sample above the budget (x 406), the reaps at 7 and 8
+    // refusal over the sample that counted it (x 406), the reaps at 7 and 8
     // minutes (x 466, 526), one filled, one hollow.
     EXPECT_NE(chart.find("<rect class='mark-refused' x='345.0' y='195' width='3.0'"),
               std::string::npos)

@@ -105,7 +105,7 @@ sub history_rows {
         sprintf($epoch, 'minute'), $app, $fine_from_ts, $minute_condition));
 }
 my @refusals = history_rows('reports', 'rejected > 0', 'rejected > 0');
-my @over_budget = history_rows('audit', 'connections > 2', 'connections_max > 2');
+my @over_budget = history_rows('audit', 'would_reject > 0', 'would_reject > 0');
 my @reaps = rows(sprintf(q{SELECT %s FROM pgpool_stats.reaped WHERE application_name = 'etl'},
     sprintf($epoch, 'reaped_at')));
 my ($minute) = rows(sprintf(q{
@@ -274,7 +274,7 @@ ok(abs(path_at($mean, $x_mid) - $y_of->($c_mean)) <= 1,
     "and the line the minute's mean ($c_mean), not its highest");
 
 # Marks on the time axis: every refusal row of reports under a mark, and
-# every mark over a refusal row; audit's samples over its budget; etl's reaps.
+# every mark over a refusal row; likewise audit's would-be refusals; etl's reaps.
 sub spans_of {
     my ($s, $class) = @_;
     return map { [$_->[0], $_->[0] + $_->[1]] }
@@ -290,7 +290,7 @@ sub row_span {  # [x0, x1] of a history row on a chart's axis
 }
 sub overlaps { my ($a, $b) = @_; return $a->[0] <= $b->[1] + 1.5 && $b->[0] <= $a->[1] + 1.5 }
 for my $case (['reports', 'mark-refused', \@refusals, 'refusal'],
-              ['audit', 'mark-would', \@over_budget, 'sample over the budget']) {
+              ['audit', 'mark-would', \@over_budget, 'would-be refusal']) {
     my ($app, $class, $rows, $what) = @$case;
     my $s = section($app);
     my ($x) = scales($s);
