@@ -40,6 +40,7 @@ class Watcher:
         self.standby = None         # known after the first connection
         self.readings = 0           # pool_config readings done
         self.announcements = 0      # announcements heard for our applications
+        self.reconnections = 0      # connections lost (or refused) and tried again
         self._stop = threading.Event()
         self._wake_r, self._wake_w = os.pipe()
         self._thread = threading.Thread(target=self._run, name="pgpool_stats_follow", daemon=True)
@@ -65,10 +66,11 @@ class Watcher:
                 conn = psycopg2.connect(self.dsn, **self.connect_kwargs)
                 conn.autocommit = True
                 self._serve(conn)
-            except psycopg2.Error as e:
+            except Exception as e:  # the connection failed or broke: never give up following
                 logger.warning("pgpool_stats_follow: %s; retrying in %.1f s",
                                str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__,
                                self.retry_interval)
+                self.reconnections += 1
                 self._stop.wait(self.retry_interval)
             finally:
                 if conn is not None:

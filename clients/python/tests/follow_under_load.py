@@ -3,6 +3,7 @@
 and a workload through it, while the budget of the application changes.
 
 LIBRARY: psycopg_pool, psycopg_pool_async, sqlalchemy, asyncpg, pgbouncer.
+A step "kill:N" ends the follower's own session first, then sets budget N.
 
 The application starts with budget --budget; WORKERS threads (or tasks) loop
 on a short query through the pool. Then each of --steps is committed on an
@@ -387,11 +388,18 @@ def main():
             workload.step, workload.settled = (index, time.monotonic()), False
         rejected_before = ledger()[2]
         t0 = time.monotonic()  # before the commit: the announcement may beat its reply
-        if step == "drop":
+        change = step
+        if step.startswith("kill:"):
+            # The follower's session ends first: the change is committed while
+            # it is away, and must be caught when it reconnects.
+            cur.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                        "WHERE application_name = 'pgpool_stats_follow'")
+            change = step[len("kill:"):]
+        if change == "drop":
             cur.execute("SELECT pgpool_stats.drop_budget(%s)", (a.app,))
             budget = None
         else:
-            budget = int(step)
+            budget = int(change)
             cur.execute("SELECT pgpool_stats.set_budget(%s, %s)", (a.app, budget))
         r = {"step": step, "budget": budget}
         deadline = t0 + a.deadline
@@ -431,6 +439,7 @@ def main():
     lib.join_workers()
     result.update(queries=workload.queries, errors=workload.errors[:20], error_count=len(workload.errors),
                   readings=follower.watcher.readings, announcements=follower.watcher.announcements,
+                  reconnections=follower.watcher.reconnections,
                   standby=follower.watcher.standby)
     lib.close()
     cur.execute("SELECT pgpool_stats.drop_budget(%s)", (a.app,))
