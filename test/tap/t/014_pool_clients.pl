@@ -66,6 +66,25 @@ my $peak = $node->safe_psql('postgres',
      WHERE application_name = 'shop-api' AND sample_time > '$since'");
 cmp_ok($peak, '<=', $budget, "at most $peak connections, within its budget of $budget");
 
+# The example follows its budget while it serves: lowered to 2 under it, its
+# QueuePool shrinks to 2 in all (the share of one instance), its requests wait
+# in the pool instead of failing, and the server never counts more.
+my $follow = IPC::Run::start(['/usr/bin/python3', "$root/examples/sqlalchemy_pool/app.py",
+    '--dsn', $dsn, '--name', 'shop-api', '--threads', 4, '--seconds', 6, '--query', 'SELECT pg_sleep(0.05)'],
+    '>', \my $follow_out, '2>', \my $follow_err, IPC::Run::timeout(120));
+$node->poll_query_until('postgres', connections_sql('shop-api', '>=', 2))
+    or die 'the example did not start serving';
+$node->safe_psql('postgres', "SELECT pgpool_stats.set_budget('shop-api', 2)");
+ok($node->poll_query_until('postgres', connections_sql('shop-api', '<=', 2)),
+    'budget lowered to 2 while the example serves: the server soon counts 2 of its connections at most');
+$follow->finish;
+my $followed = decode_json($follow_out);
+is($followed->{pool_size} + $followed->{max_overflow}, 2, 'the example\'s QueuePool followed: 2 in all');
+cmp_ok($followed->{resizes}, '>=', 2, "it resized at start and on the announcement ($followed->{resizes})");
+is($followed->{failures}, 0, 'no request failed while it shrank') or diag explain $followed->{first_failures};
+$node->safe_psql('postgres',
+    "SELECT pgpool_stats.set_budget('shop-api', $budget, reserved_connections => $reserved)");
+
 # The example's own load has moved the recommendation: the other clients are
 # checked against what pool_config() says now.
 sub recommended {
