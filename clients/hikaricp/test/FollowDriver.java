@@ -133,17 +133,14 @@ public class FollowDriver {
             String out;
             switch (cmd[0]) {
                 case "state": {
+                    // Before the first getConnection() the pool has not started: -1.
                     HikariPoolMXBean p = ds.getHikariPoolMXBean();
-                    if (p == null) {
-                        out = "{\"started\": false}";
-                        break;
-                    }
                     out = "{\"max\": " + ds.getHikariConfigMXBean().getMaximumPoolSize()
                         + ", \"min_idle\": " + ds.getHikariConfigMXBean().getMinimumIdle()
-                        + ", \"total\": " + p.getTotalConnections()
-                        + ", \"active\": " + p.getActiveConnections()
-                        + ", \"idle\": " + p.getIdleConnections()
-                        + ", \"waiting\": " + p.getThreadsAwaitingConnection()
+                        + ", \"total\": " + (p == null ? -1 : p.getTotalConnections())
+                        + ", \"active\": " + (p == null ? -1 : p.getActiveConnections())
+                        + ", \"idle\": " + (p == null ? -1 : p.getIdleConnections())
+                        + ", \"waiting\": " + (p == null ? -1 : p.getThreadsAwaitingConnection())
                         + ", \"target\": " + follower.target()
                         + ", \"share\": " + follower.instanceShare()
                         + ", \"connected\": " + follower.isConnected()

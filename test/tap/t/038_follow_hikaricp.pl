@@ -66,6 +66,22 @@ $node->safe_psql('postgres', q{
     SELECT pgpool_stats.set_budget('hikapp', 8);
 });
 
+# An application the server has never seen has no budget (pool_config()
+# says 42704): the pool takes the service's default, set before it opens.
+{
+    my ($i, $o, $e) = ("state\nstop\n", '', '');
+    IPC::Run::run(['java', '-cp', $classpath, 'FollowDriver',
+            'url=jdbc:postgresql://127.0.0.1:' . $node->port . '/postgres', 'user=app', 'app=newapp',
+            'follower_user=follower', 'workers=1', 'query_ms=1', 'think_ms=1', 'max=3', 'min_idle=0',
+            'default=7', 'floor=1', 'ceiling=20', 'poll_ms=60000'],
+        '<', \$i, '>', \$o, '2>', \$e, IPC::Run::timeout($PostgreSQL::Test::Utils::timeout_default));
+    my ($first) = split /\n/, $o;
+    my $state = eval { decode_json($first) } // {};
+    is($state->{max}, 7, 'an application never seen: maximumPoolSize is the default (7), not the 3 it was built with')
+        or diag "$o$e";
+    is($state->{share}, undef, '... with no share');
+}
+
 # The service: a default of 10; floor = ceiling = default keeps the desired
 # size at 10 whatever the recommendation says as data accumulate, so the
 # budget's share alone decides here (the rule's other paths are checked
@@ -94,7 +110,7 @@ sub wait_state {
     $from //= time;
     while (1) {
         my $s = driver('state');
-        return (time - $from, $s) if exists $s->{total} && $cond->($s);
+        return (time - $from, $s) if $s->{total} >= 0 && $cond->($s);
         return (undef, $s) if time - $from > $limit;
         sleep 0.02;
     }

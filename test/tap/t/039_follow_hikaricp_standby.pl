@@ -68,7 +68,7 @@ sub wait_state {
     $from //= time;
     while (1) {
         my $s = driver('state');
-        return (time - $from, $s) if exists $s->{total} && $cond->($s);
+        return (time - $from, $s) if $s->{total} >= 0 && $cond->($s);
         return (undef, $s) if time - $from > $limit;
         sleep 0.05;
     }

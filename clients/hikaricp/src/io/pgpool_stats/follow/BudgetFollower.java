@@ -373,26 +373,31 @@ public final class BudgetFollower implements AutoCloseable {
         return ours;
     }
 
-    // Reads pool_config() and applies THE RULE.
+    // Reads pool_config() and applies THE RULE. Needs EXECUTE on
+    // pool_config() only (pg_monitor has it).
     private void follow() throws SQLException {
-        Map<?, ?> cfg = null;
         boolean inRecovery;
+        try (Statement st = connection.createStatement();
+             ResultSet rs = st.executeQuery("SELECT pg_is_in_recovery()")) {
+            rs.next();
+            inRecovery = rs.getBoolean(1);
+        }
+        Map<?, ?> cfg = null;
         try (PreparedStatement st = connection.prepareStatement(
-                 "SELECT pg_is_in_recovery(), CASE WHEN EXISTS (SELECT FROM pgpool_stats.applications"
-                 + " WHERE application_name = ?) THEN pgpool_stats.pool_config(?, 'json', ?::int) END")) {
+                 "SELECT pgpool_stats.pool_config(?, 'json', ?::int)")) {
             st.setString(1, settings.applicationName);
-            st.setString(2, settings.applicationName);
             if (settings.instances == null) {
-                st.setNull(3, java.sql.Types.INTEGER);
+                st.setNull(2, java.sql.Types.INTEGER);
             } else {
-                st.setInt(3, settings.instances);
+                st.setInt(2, settings.instances);
             }
             try (ResultSet rs = st.executeQuery()) {
                 rs.next();
-                inRecovery = rs.getBoolean(1);
-                String json = rs.getString(2);
-                if (json != null) cfg = (Map<?, ?>) Json.parse(json);
+                cfg = (Map<?, ?>) Json.parse(rs.getString(1));
             }
+        } catch (SQLException e) {
+            // 42704: an application the server has never seen has no budget.
+            if (!"42704".equals(e.getSQLState())) throw e;
         }
         listenUnlessStandby(inRecovery);
         Integer share = null;
@@ -414,7 +419,7 @@ public final class BudgetFollower implements AutoCloseable {
     }
 
     // A server whose pool_config() does not write instance_share (pgpool_stats
-    // 1.0): the budget from the ledger, shared the same way.
+    // 1.0): the budget from the ledger (pg_monitor), shared the same way.
     private Integer shareFromLedger(int instances) throws SQLException {
         try (PreparedStatement st = connection.prepareStatement(
                  "SELECT max_connections FROM pgpool_stats.applications WHERE application_name = ?")) {
