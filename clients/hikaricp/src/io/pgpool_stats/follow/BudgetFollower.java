@@ -178,9 +178,12 @@ public final class BudgetFollower implements AutoCloseable {
         this.pool = pool;
         this.config = pool.getHikariConfigMXBean();
         this.settings = settings;
-        int max = config.getMaximumPoolSize();
-        this.defaultSize = settings.defaultSize != null ? settings.defaultSize : max;
+        // An unstarted pool may leave both unset (-1): what HikariCP will
+        // make of them when it starts.
         int minIdle = config.getMinimumIdle();
+        int max = config.getMaximumPoolSize();
+        if (max < 1) max = minIdle > 0 ? minIdle : 10;
+        this.defaultSize = settings.defaultSize != null ? settings.defaultSize : max;
         this.fixedSize = minIdle < 0 || minIdle >= max;
         this.minimumIdle = minIdle;
         if (settings.ceiling < settings.floor) {
