@@ -18,7 +18,8 @@ PGFILEDESC  = "pgpool_stats - connection budgets per application"
 
 CORE_OBJS   = src/core/admission.o src/core/ledger.o src/core/census.o src/core/history.o \
               src/core/prometheus.o src/core/dump.o src/core/reaper.o src/core/recommender.o \
-              src/core/pool_config.o src/core/report.o src/core/wait_queue.o
+              src/core/pool_config.o src/core/report.o src/core/wait_queue.o \
+              src/core/announcement.o
 SHELL_OBJS  = src/pgpool_stats.o src/shared_memory.o src/admission_hook.o src/budget_sync.o \
               src/backend_states.o src/dump_file.o src/worker.o src/views.o src/sql_boundary.o \
               src/reaper.o src/observed.o src/recommendations.o src/report.o

@@ -66,6 +66,13 @@ END
 $$;
 
 ------------------------------------------------------------------------------
+-- Budget changes are announced with NOTIFY pgpool_stats_budget (the same C
+-- trigger, in its 1.1 version; src/budget_sync.cpp). Its triggers stay.
+------------------------------------------------------------------------------
+CREATE OR REPLACE FUNCTION pgpool_stats.budget_trigger() RETURNS trigger
+AS 'MODULE_PATHNAME', 'pgpool_stats_budget_trigger_1_1' LANGUAGE C;
+
+------------------------------------------------------------------------------
 -- Reservations beyond capacity: set_budget() refuses only a change that
 -- raises them further; direct writes (a restore) are kept with a WARNING.
 -- The name "(other)" belongs to the overflow row.

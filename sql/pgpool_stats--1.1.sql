@@ -274,10 +274,11 @@ BEGIN
 END
 $$;
 
--- C trigger: refuses changes outside pgpool_stats.database, and stages each
--- committed change for the ledger (see src/budget_sync.cpp).
+-- C trigger: refuses changes outside pgpool_stats.database, stages each
+-- committed change for the ledger, and announces it to followers with
+-- NOTIFY pgpool_stats_budget (see src/budget_sync.cpp).
 CREATE FUNCTION pgpool_stats.budget_trigger() RETURNS trigger
-AS 'MODULE_PATHNAME', 'pgpool_stats_budget_trigger_1_0' LANGUAGE C;
+AS 'MODULE_PATHNAME', 'pgpool_stats_budget_trigger_1_1' LANGUAGE C;
 
 CREATE TRIGGER budget_guard BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON pgpool_stats.budget
     FOR EACH STATEMENT EXECUTE FUNCTION pgpool_stats.budget_trigger();

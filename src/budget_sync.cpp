@@ -23,12 +23,20 @@
 // types are checked before any value is read, with a plain sequential scan:
 // no view, rule, policy, function or operator of anyone else's can run. The
 // triggers check that they fire on that same relation. See docs/security.md.
+//
+// Announcements (from 1.1's SQL on, pgpool_stats_budget_trigger_1_1): the
+// same row triggers send every changed row with NOTIFY pgpool_stats_budget
+// (payload: core/announcement.hpp), and TRUNCATE a drop for each row it
+// removes. PostgreSQL delivers them at commit, in order, and never after a
+// rollback or a rollback to savepoint, exactly like the staged changes.
 
 #include "compat.hpp"
 #include "gucs.hpp"
 #include "shared_memory.hpp"
 #include "shell.hpp"
 #include "sql_boundary.hpp"
+
+#include "core/announcement.hpp"
 
 extern "C" {
 #include "access/genam.h"
@@ -41,6 +49,7 @@ extern "C" {
 #include "catalog/pg_class.h"
 #include "catalog/pg_extension.h"
 #include "catalog/pg_type.h"
+#include "commands/async.h"
 #include "commands/dbcommands.h"
 #include "commands/extension.h"
 #include "commands/trigger.h"
@@ -258,13 +267,68 @@ StagedChange* stage() {
     return c;
 }
 
-void stage_row(HeapTuple tuple, TupleDesc desc, const int (&index)[kBudgetColumns], bool present) {
+const core::NamedBudget* stage_row(HeapTuple tuple, TupleDesc desc,
+                                   const int (&index)[kBudgetColumns], bool present) {
     Datum* values = static_cast<Datum*>(palloc(sizeof(Datum) * desc->natts));
     bool* nulls = static_cast<bool*>(palloc(sizeof(bool) * desc->natts));
     heap_deform_tuple(tuple, desc, values, nulls);
     StagedChange* c = stage();
     budget_from_row(values, nulls, index, &c->named);
     c->has_budget = present;
+    return &c->named;
+}
+
+// Announcements of the current transaction so far (their sequence), and
+// which transaction that is.
+int64 announced = 0;
+LocalTransactionId announced_lxid = InvalidLocalTransactionId;
+
+// Queues one announcement; PostgreSQL sends it at commit.
+void announce(core::AnnouncementAction action, const core::NamedBudget* row, const char* comment) {
+    if (announced_lxid != compat::my_lxid()) {
+        announced = 0;
+        announced_lxid = compat::my_lxid();
+    }
+    const core::Announcement a{action, ++announced, row, comment};
+    const size_t length = core::write_announcement(a, nullptr, 0);
+    char* payload = static_cast<char*>(palloc(length + 1));
+    core::write_announcement(a, payload, length + 1);
+    Async_Notify(core::kAnnouncementChannel, payload);
+    pfree(payload);
+}
+
+// The comment of a budget row (palloc'd), or null. Not one of the ledger's
+// columns: looked up here, and a table without it announces NULL.
+const char* comment_of(HeapTuple tuple, TupleDesc desc) {
+    for (int a = 0; a < desc->natts; ++a) {
+        Form_pg_attribute att = TupleDescAttr(desc, a);
+        if (att->attisdropped || strcmp(NameStr(att->attname), "comment") != 0) continue;
+        if (att->atttypid != TEXTOID) return nullptr;
+        bool isnull = false;
+        const Datum d = heap_getattr(tuple, a + 1, desc, &isnull);
+        return isnull ? nullptr : TextDatumGetCString(d);
+    }
+    return nullptr;
+}
+
+// TRUNCATE, before it runs (the table is locked against every other writer):
+// a drop for each row it will remove, the ones this transaction wrote
+// included, so the latest snapshot.
+void announce_truncate(Relation rel, const int (&index)[kBudgetColumns]) {
+    Snapshot snapshot = RegisterSnapshot(GetLatestSnapshot());
+    TupleTableSlot* slot = table_slot_create(rel, nullptr);
+    TableScanDesc scan = table_beginscan(rel, snapshot, 0, nullptr);
+    core::NamedBudget* row = static_cast<core::NamedBudget*>(palloc0(sizeof(core::NamedBudget)));
+    while (table_scan_getnextslot(scan, ForwardScanDirection, slot)) {
+        bool isnull = false;
+        const Datum d = slot_getattr(slot, index[kApplicationName] + 1, &isnull);
+        core::copy_name(row->application_name, isnull ? "" : TextDatumGetCString(d));
+        announce(core::AnnouncementAction::kDrop, row, nullptr);
+    }
+    table_endscan(scan);
+    ExecDropSingleTupleTableSlot(slot);
+    UnregisterSnapshot(snapshot);
+    pfree(row);
 }
 
 // A commit must not fail to apply for want of room: check before committing.
@@ -590,9 +654,12 @@ bool reload_budgets_from_table(Oid* table, Oid* row_news) {
 
 using namespace pgpool_stats;
 
+namespace {
+
 // Fired on pgpool_stats.budget: BEFORE each statement to refuse changes in the
-// wrong database early, AFTER each row (and AFTER TRUNCATE) to stage the change.
-PGPOOL_STATS_SQL_FUNCTION(pgpool_stats_budget_trigger_1_0) {
+// wrong database early (and, before TRUNCATE, to announce what it removes),
+// AFTER each row (and AFTER TRUNCATE) to stage the change and announce it.
+Datum budget_trigger(FunctionCallInfo fcinfo, bool announcing) {
     if (!CALLED_AS_TRIGGER(fcinfo))
         ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
                         errmsg("pgpool_stats.budget_trigger() may only be called as a trigger")));
@@ -622,18 +689,45 @@ PGPOOL_STATS_SQL_FUNCTION(pgpool_stats_budget_trigger_1_0) {
     if (TRIGGER_FIRED_BY_TRUNCATE(td->tg_event) || TRIGGER_FIRED_FOR_ROW(td->tg_event))
         announce_row_change(td->tg_relation);
 
+    using core::AnnouncementAction;
     if (TRIGGER_FIRED_BY_TRUNCATE(td->tg_event)) {
-        if (TRIGGER_FIRED_AFTER(td->tg_event)) stage()->clear_all = true;
+        if (TRIGGER_FIRED_AFTER(td->tg_event))
+            stage()->clear_all = true;
+        else if (announcing)
+            announce_truncate(td->tg_relation, index);
     } else if (TRIGGER_FIRED_FOR_ROW(td->tg_event)) {
         TupleDesc desc = td->tg_relation->rd_att;
         if (TRIGGER_FIRED_BY_DELETE(td->tg_event)) {
-            stage_row(td->tg_trigtuple, desc, index, false);
+            const core::NamedBudget* gone = stage_row(td->tg_trigtuple, desc, index, false);
+            if (announcing) announce(AnnouncementAction::kDrop, gone, nullptr);
         } else if (TRIGGER_FIRED_BY_INSERT(td->tg_event)) {
-            stage_row(td->tg_trigtuple, desc, index, true);
+            const core::NamedBudget* row = stage_row(td->tg_trigtuple, desc, index, true);
+            if (announcing)
+                announce(AnnouncementAction::kSet, row, comment_of(td->tg_trigtuple, desc));
         } else if (TRIGGER_FIRED_BY_UPDATE(td->tg_event)) {
-            stage_row(td->tg_trigtuple, desc, index, false);  // a renamed row leaves its old name
-            stage_row(td->tg_newtuple, desc, index, true);
+            // A renamed row leaves its old name.
+            const core::NamedBudget* old_row = stage_row(td->tg_trigtuple, desc, index, false);
+            const core::NamedBudget* new_row = stage_row(td->tg_newtuple, desc, index, true);
+            if (announcing) {
+                // stage() may have moved old_row: compare the names as staged.
+                old_row = &staged[staged_count - 2].named;
+                if (strcmp(old_row->application_name, new_row->application_name) != 0)
+                    announce(AnnouncementAction::kDrop, old_row, nullptr);
+                announce(AnnouncementAction::kSet, new_row, comment_of(td->tg_newtuple, desc));
+            }
         }
     }
     return PointerGetDatum(nullptr);
+}
+
+}  // namespace
+
+// 1.0's SQL: stages changes for the ledger.
+PGPOOL_STATS_SQL_FUNCTION(pgpool_stats_budget_trigger_1_0) {
+    return budget_trigger(fcinfo, false);
+}
+
+// 1.1's SQL: also announces them (NOTIFY pgpool_stats_budget).
+PGPOOL_STATS_SQL_FUNCTION(pgpool_stats_budget_trigger_1_1) {
+    return budget_trigger(fcinfo, true);
 }
