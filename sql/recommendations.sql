@@ -38,6 +38,20 @@ SELECT (pgpool_stats.pool_config('fresh', 'json', 2)::json ->> 'max_connections'
        max_connections AS same_budget
 FROM pgpool_stats.recommend('fresh', instances => 2);
 
+-- The budget now and each instance's share of it (followers cap their pools
+-- with it): floor(10 / instances), at least 1; null without a cap.
+SELECT i AS instances, j ->> 'budget_max_connections' AS budget_max_connections,
+       j ->> 'instance_share' AS instance_share
+FROM generate_series(1, 4) i, LATERAL (SELECT pgpool_stats.pool_config('fresh', 'json', i)::json) AS c(j)
+UNION ALL
+SELECT 20, j ->> 'budget_max_connections', j ->> 'instance_share'
+FROM (SELECT pgpool_stats.pool_config('fresh', 'json', 20)::json) AS c(j);
+SELECT application_name FROM pgpool_stats.set_budget('uncapped', NULL);
+SELECT json_typeof(j -> 'budget_max_connections') AS budget_max_connections,
+       json_typeof(j -> 'instance_share') AS instance_share
+FROM (SELECT pgpool_stats.pool_config('uncapped', 'json', 2)::json) AS c(j);
+SELECT pgpool_stats.drop_budget('uncapped');
+
 -- Budgets that add up to more than the server has.
 SELECT application_name FROM pgpool_stats.set_budget('greedy', 1000);
 SELECT findings FROM pgpool_stats.recommend('fresh');

@@ -1,5 +1,6 @@
 #include "pool_config.hpp"
 
+#include <algorithm>
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
@@ -125,10 +126,19 @@ void json(Text& t, const PoolConfigInput& in) {
         t.addf("%d", r.idle_in_transaction_timeout_seconds);
     else
         t.add("null");
+    t.addf(", \"max_connections\": %d, \"reserved_connections\": %d", r.max_connections,
+           r.reserved_connections);
+    // The budget as it is now, and the most each instance may hold under it
+    // (at least 1: a pool is never smaller). Followers cap their pools with it.
+    if (in.has_budget && in.budget_max_connections != kNoCap)
+        t.addf(", \"budget_max_connections\": %d, \"instance_share\": %d",
+               in.budget_max_connections,
+               std::max(1, in.budget_max_connections / std::max(1, r.instances)));
+    else
+        t.add(", \"budget_max_connections\": null, \"instance_share\": null");
     t.addf(
-        ", \"max_connections\": %d, \"reserved_connections\": %d, \"insufficient_data\": %s, "
-        "\"observed_seconds\": %.0f, \"samples\": %d, \"findings\": [",
-        r.max_connections, r.reserved_connections,
+        ", \"insufficient_data\": %s, \"observed_seconds\": %.0f, \"samples\": %d, "
+        "\"findings\": [",
         r.findings & kFindingInsufficientData ? "true" : "false", r.observed_seconds, r.ticks);
     bool first = true;
     for (int bit = 0; bit < kFindings; ++bit) {

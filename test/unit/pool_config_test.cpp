@@ -91,7 +91,8 @@ TEST(PoolConfig, JsonCarriesEveryNumberAndTheFindings) {
               "{\"application_name\": \"shop\", \"instances\": 2, \"pool_size\": 3, "
               "\"max_overflow\": 1, \"pool_timeout_seconds\": 30, "
               "\"idle_in_transaction_timeout_seconds\": 60, \"max_connections\": 9, "
-              "\"reserved_connections\": 4, \"insufficient_data\": false, \"observed_seconds\": "
+              "\"reserved_connections\": 4, \"budget_max_connections\": null, "
+              "\"instance_share\": null, \"insufficient_data\": false, \"observed_seconds\": "
               "3600, \"samples\": 36000, \"findings\": [\"over_provisioned\", "
               "\"idle_in_transaction\"]}\n");
     Recommendation r = known();
@@ -100,6 +101,29 @@ TEST(PoolConfig, JsonCarriesEveryNumberAndTheFindings) {
     const std::string j = config(PoolClient::kJson, r);
     EXPECT_TRUE(has(j, "\"idle_in_transaction_timeout_seconds\": null")) << j;
     EXPECT_TRUE(has(j, "\"findings\": []")) << j;
+}
+
+// The budget now and each instance's share of it: what followers cap their
+// pools with (clients/README.md).
+TEST(PoolConfig, JsonCarriesTheBudgetAndTheInstanceShare) {
+    const Recommendation r = known();  // 2 instances
+    auto json_with = [&r](bool has_budget, int32_t max) {
+        const PoolConfigInput in{"shop", "appdb", &r, has_budget, max};
+        std::string out(write_pool_config(PoolClient::kJson, in, nullptr, 0) + 1, '\0');
+        out.resize(write_pool_config(PoolClient::kJson, in, out.data(), out.size()));
+        return out;
+    };
+    EXPECT_TRUE(has(json_with(true, 9), "\"budget_max_connections\": 9, \"instance_share\": 4"));
+    EXPECT_TRUE(has(json_with(true, 20), "\"budget_max_connections\": 20, \"instance_share\": 10"));
+    // Fewer slots than instances, or none: each instance still gets one (the
+    // server refuses what does not fit).
+    EXPECT_TRUE(has(json_with(true, 1), "\"budget_max_connections\": 1, \"instance_share\": 1"));
+    EXPECT_TRUE(has(json_with(true, 0), "\"budget_max_connections\": 0, \"instance_share\": 1"));
+    // A budget without a cap, and no budget, limit nothing.
+    for (const std::string& j : {json_with(true, kNoCap), json_with(false, kNoCap)})
+        EXPECT_TRUE(has(j, "\"budget_max_connections\": null, \"instance_share\": null")) << j;
+    // The numbers of the recommendation stay as they were.
+    EXPECT_TRUE(has(json_with(true, 20), "\"max_connections\": 9, \"reserved_connections\": 4"));
 }
 
 TEST(PoolConfig, SqlAlchemyKeywordArguments) {
