@@ -56,13 +56,15 @@ for my $case (@rule) {
 }
 
 # JDBC speaks TCP only. The pool logs in as app; the follower as follower,
-# which may read pool_config() (pg_monitor).
+# which may call pool_config() and nothing else of ours (no pg_monitor: the
+# budget and the share come from pool_config()'s JSON alone).
 my $node = pgpool_node('follow_hikaricp', "listen_addresses = '127.0.0.1'\n");
 $node->append_conf('pg_hba.conf', "host all all 127.0.0.1/32 trust\n");
 $node->reload;
 $node->safe_psql('postgres', q{
     CREATE ROLE app LOGIN;
-    CREATE ROLE follower LOGIN IN ROLE pg_monitor;
+    CREATE ROLE follower LOGIN;
+    GRANT EXECUTE ON FUNCTION pgpool_stats.pool_config(text, text, int) TO follower;
     SELECT pgpool_stats.set_budget('hikapp', 8);
 });
 

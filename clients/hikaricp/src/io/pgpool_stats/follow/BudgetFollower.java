@@ -168,6 +168,7 @@ public final class BudgetFollower implements AutoCloseable {
     private Connection connection;
     private long nextPoll;
     private boolean pollNow = true;
+    private boolean warnedOld;
     private volatile boolean listening;
     private long reconnectDelayMs;
     private volatile int lastTarget = -1;
@@ -411,29 +412,21 @@ public final class BudgetFollower implements AutoCloseable {
             insufficient = Boolean.TRUE.equals(cfg.get("insufficient_data"));
             poolSize = intOf(cfg.get("pool_size"), 0);
             maxOverflow = intOf(cfg.get("max_overflow"), 0);
-            if (cfg.containsKey("instance_share")) {
-                share = cfg.get("instance_share") == null ? null : intOf(cfg.get("instance_share"), 1);
-            } else {
-                share = shareFromLedger(intOf(cfg.get("instances"), 1));
+            if (!cfg.containsKey("instance_share")) {
+                // A server older than the announcements: it cannot tell the
+                // share, and guessing could breach the budget.
+                if (!warnedOld) {
+                    LOG.warn("pgpool_stats follower of {}: this pgpool_stats writes no instance_share in"
+                        + " pool_config() (update it); the pool keeps {}", settings.applicationName,
+                        config.getMaximumPoolSize());
+                    warnedOld = true;
+                }
+                return;
             }
+            share = cfg.get("instance_share") == null ? null : intOf(cfg.get("instance_share"), 1);
         }
         apply(target(share, insufficient, poolSize, maxOverflow, settings.floor, settings.ceiling,
             defaultSize), share);
-    }
-
-    // A server whose pool_config() does not write instance_share (pgpool_stats
-    // 1.0): the budget from the ledger (pg_monitor), shared the same way.
-    private Integer shareFromLedger(int instances) throws SQLException {
-        try (PreparedStatement st = connection.prepareStatement(
-                 "SELECT max_connections FROM pgpool_stats.applications WHERE application_name = ?")) {
-            st.setString(1, settings.applicationName);
-            try (ResultSet rs = st.executeQuery()) {
-                if (!rs.next()) return null;
-                int budget = rs.getInt(1);
-                if (rs.wasNull()) return null;
-                return Math.max(1, budget / Math.max(1, instances));
-            }
-        }
     }
 
     private void apply(int max, Integer share) {
