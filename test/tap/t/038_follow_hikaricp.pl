@@ -197,11 +197,11 @@ no_refusal($s, 'after the pool grew to 6');
 
 # 4. The follower's connection dies: it reconnects, listens again, follows.
 my $old_pid = $node->safe_psql('postgres',
-    q{SELECT pid FROM pg_stat_activity WHERE application_name = 'pgpool_stats_follower'});
+    q{SELECT pid FROM pg_stat_activity WHERE application_name = 'pgpool_stats_follow'});
 like($old_pid, qr/^\d+$/, "the follower's own connection, under its own name");
 $node->safe_psql('postgres', "SELECT pg_terminate_backend($old_pid)");
 wait_until($node, qq{SELECT count(*) = 1 FROM pg_stat_activity
-    WHERE application_name = 'pgpool_stats_follower' AND pid <> $old_pid}, 'the follower reconnects');
+    WHERE application_name = 'pgpool_stats_follow' AND pid <> $old_pid}, 'the follower reconnects');
 ($took, $s) = wait_state(sub { $_[0]{listening} }, 30);
 ok(defined $took, 'and listens again');
 $started = set_budget(q{SELECT pgpool_stats.set_budget('hikapp', 4)});
@@ -223,7 +223,7 @@ my $stop = driver('stop');
 ok($stop->{stopped}, 'the driver closes the follower and the pool');
 $h->finish;
 wait_until($node, q{SELECT count(*) = 0 FROM pg_stat_activity
-    WHERE application_name IN ('hikapp', 'pgpool_stats_follower')}, 'no session left behind');
+    WHERE application_name IN ('hikapp', 'pgpool_stats_follow')}, 'no session left behind');
 ledger_matches_activity($node, 'after the follower');
 
 $node->stop;

@@ -57,7 +57,7 @@ public final class BudgetFollower implements AutoCloseable {
         private String jdbcUrl;
         private String user;
         private String password;
-        private String followerName = "pgpool_stats_follower";
+        private String followerName = "pgpool_stats_follow";
 
         public Settings(String applicationName) {
             if (applicationName == null) {
