@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include <type_traits>
+
 #include "core/prometheus.hpp"
 #include "compat.hpp"
 #include "shared_memory.hpp"
@@ -186,30 +188,43 @@ Datum history_rows(FunctionCallInfo fcinfo, HistoryColumns columns) {
     return (Datum)0;
 }
 
-Datum history_minute_rows(FunctionCallInfo fcinfo, HistoryColumns columns) {
+// The rows of one roll-up tier (minutes or hours): when, whose, ticks, then
+// per gauge min / mean / [p95 for hours] / max, refusals [and would-be ones].
+template <typename Rollup>
+Datum rollup_rows(FunctionCallInfo fcinfo, HistoryColumns columns, const Rollup* rows, int32 n,
+                  const HistoryNames& names) {
+    constexpr bool hours = std::is_same_v<Rollup, core::HistoryHour>;
     const bool would_reject = columns == HistoryColumns::k1_1;
-    ReturnSetInfo* rsinfo = begin_rows(fcinfo, 4 + 3 * core::kGauges + (would_reject ? 1 : 0));
-
-    HistoryCopy h = copy_history();
-    LedgerCopy copy = copy_ledger();
-    HistoryNames names = history_names(copy);
+    ReturnSetInfo* rsinfo = begin_rows(
+        fcinfo, (hours ? 4 : 3) + (hours ? 4 : 3) * core::kGauges + 1 + (would_reject ? 1 : 0));
     Row row(rsinfo);
-    for (int32 k = 0; k < h.n_minutes; ++k) {
-        const core::HistoryMinute& r = h.minutes[k];
+    for (int32 k = 0; k < n; ++k) {
+        const Rollup& r = rows[k];
         const char* name = names.name_of(r.entry, r.incarnation);
         if (name == nullptr) continue;
-        row.add(TimestampTzGetDatum(r.minute))
-            .add(CStringGetTextDatum(name))
-            .add(Int32GetDatum(r.samples));
-        for (int g = 0; g < core::kGauges; ++g)
-            row.add(Int32GetDatum(r.min[g]))
-                .add(Float8GetDatum(r.mean(g)))
-                .add(Int32GetDatum(r.max[g]));
+        if constexpr (hours)
+            row.add(TimestampTzGetDatum(r.hour));
+        else
+            row.add(TimestampTzGetDatum(r.minute));
+        row.add(CStringGetTextDatum(name)).add(Int32GetDatum(r.samples));
+        if constexpr (hours) row.add(Int32GetDatum(r.minutes));
+        for (int g = 0; g < core::kGauges; ++g) {
+            row.add(Int32GetDatum(r.min[g])).add(Float8GetDatum(r.mean(g)));
+            if constexpr (hours) row.add(Int32GetDatum(r.p95[g]));
+            row.add(Int32GetDatum(r.max[g]));
+        }
         row.add(Int64GetDatum(r.rejected));
         if (would_reject) row.add(Int64GetDatum(r.would_reject));
         row.emit();
     }
     return (Datum)0;
+}
+
+Datum history_minute_rows(FunctionCallInfo fcinfo, HistoryColumns columns) {
+    HistoryCopy h = copy_history();
+    LedgerCopy copy = copy_ledger();
+    HistoryNames names = history_names(copy);
+    return rollup_rows(fcinfo, columns, h.minutes, h.n_minutes, names);
 }
 
 }  // namespace
@@ -240,30 +255,10 @@ PGPOOL_STATS_SQL_FUNCTION(pgpool_stats_history_minutes_1_1) {
 // pgpool_stats.history_hours: every hour roll-up with min / mean / p95 of the
 // minute maxima / max.
 PGPOOL_STATS_SQL_FUNCTION(pgpool_stats_history_hours_1_1) {
-    constexpr int kColumns = 6 + 4 * core::kGauges;
-    ReturnSetInfo* rsinfo = begin_rows(fcinfo, kColumns);
-
     HistoryCopy h = copy_history();
     LedgerCopy copy = copy_ledger();
     HistoryNames names = history_names(copy);
-    Row row(rsinfo);
-    for (int32 k = 0; k < h.n_hours; ++k) {
-        const core::HistoryHour& r = h.hours[k];
-        const char* name = names.name_of(r.entry, r.incarnation);
-        if (name == nullptr) continue;
-        row.add(TimestampTzGetDatum(r.hour))
-            .add(CStringGetTextDatum(name))
-            .add(Int32GetDatum(r.samples))
-            .add(Int32GetDatum(r.minutes));
-        for (int g = 0; g < core::kGauges; ++g)
-            row.add(Int32GetDatum(r.min[g]))
-                .add(Float8GetDatum(r.mean(g)))
-                .add(Int32GetDatum(r.p95[g]))
-                .add(Int32GetDatum(r.max[g]));
-        row.add(Int64GetDatum(r.rejected)).add(Int64GetDatum(r.would_reject));
-        row.emit();
-    }
-    return (Datum)0;
+    return rollup_rows(fcinfo, HistoryColumns::k1_1, h.hours, h.n_hours, names);
 }
 
 // pgpool_stats.metrics(): Prometheus text exposition (see core/prometheus.hpp).

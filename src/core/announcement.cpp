@@ -3,28 +3,17 @@
 #include <cinttypes>
 #include <cstdio>
 
+#include "text.hpp"
+
 namespace pgpool_stats::core {
 
 namespace {
 
-// Appends to a caller's buffer like snprintf: counts what does not fit.
-class Json {
+// The payload's JSON.
+class Json : public Text {
 public:
-    Json(char* out, size_t out_size) : out_(out), out_size_(out_size) {
-        if (out_size_ > 0) out_[0] = '\0';
-    }
-    size_t length() const { return length_; }
+    using Text::Text;
 
-    void put(char c) {
-        if (length_ + 1 < out_size_) {
-            out_[length_] = c;
-            out_[length_ + 1] = '\0';
-        }
-        ++length_;
-    }
-    void add(const char* s) {
-        for (; *s; ++s) put(*s);
-    }
     void integer(int64_t v) {
         char digits[24];
         std::snprintf(digits, sizeof digits, "%" PRId64, v);
@@ -61,11 +50,6 @@ public:
         else
             integer(ms);
     }
-
-private:
-    char* out_;
-    size_t out_size_;
-    size_t length_ = 0;
 };
 
 void write(Json& j, const Announcement& a, bool with_comment) {

@@ -5,36 +5,17 @@
 #include <cstdio>
 #include <cstring>
 
+#include "text.hpp"
+
 namespace pgpool_stats::core {
 
 namespace {
 
-// Appends to a caller's buffer like snprintf: counts what does not fit.
-class Text {
+// The pool_config() formats' text, with the quoting each client reads.
+class ConfigText : public Text {
 public:
-    Text(char* out, size_t out_size) : out_(out), out_size_(out_size) {
-        if (out_size_ > 0) out_[0] = '\0';
-    }
-    size_t length() const { return length_; }
+    using Text::Text;
 
-    void put(char c) {
-        if (length_ + 1 < out_size_) {
-            out_[length_] = c;
-            out_[length_ + 1] = '\0';
-        }
-        ++length_;
-    }
-    void add(const char* s) {
-        for (; *s; ++s) put(*s);
-    }
-    void addf(const char* format, ...) __attribute__((format(printf, 2, 3))) {
-        char piece[256];
-        va_list args;
-        va_start(args, format);
-        std::vsnprintf(piece, sizeof piece, format, args);
-        va_end(args);
-        add(piece);
-    }
     // A double-quoted string literal valid in both JSON and Python. Only
     // printable ASCII reaches here (uncarried_name() refuses the rest).
     void quoted(const char* s) {
@@ -68,11 +49,6 @@ public:
             put(*c);
         }
     }
-
-private:
-    char* out_;
-    size_t out_size_;
-    size_t length_ = 0;
 };
 
 bool is_printable_ascii(char c) {
@@ -97,7 +73,7 @@ bool has_idle_timeout(const Recommendation& r) {
 
 // The first line of every format but JSON: what this is for, and the
 // arithmetic that keeps all instances within the budget.
-void headline(Text& t, const char* comment, const char* what, const PoolConfigInput& in) {
+void headline(ConfigText& t, const char* comment, const char* what, const PoolConfigInput& in) {
     const Recommendation& r = *in.recommendation;
     t.addf("%s pgpool_stats: %s for application ", comment, what);
     t.quoted(in.application_name);
@@ -119,7 +95,7 @@ void headline(Text& t, const char* comment, const char* what, const PoolConfigIn
             comment, r.observed_seconds, r.ticks, kMinObservedSeconds, kMinTicks);
 }
 
-void json(Text& t, const PoolConfigInput& in) {
+void json(ConfigText& t, const PoolConfigInput& in) {
     const Recommendation& r = *in.recommendation;
     t.add("{\"application_name\": ");
     t.quoted(in.application_name);
@@ -157,7 +133,7 @@ void json(Text& t, const PoolConfigInput& in) {
 
 // Session settings for libpq-based drivers: the application_name the budget
 // counts, and PostgreSQL's own idle-in-transaction timeout when recommended.
-void libpq_settings(Text& t, const PoolConfigInput& in) {
+void libpq_settings(ConfigText& t, const PoolConfigInput& in) {
     const Recommendation& r = *in.recommendation;
     t.add("{\"application_name\": ");
     t.quoted(in.application_name);
@@ -167,7 +143,7 @@ void libpq_settings(Text& t, const PoolConfigInput& in) {
     t.add("}");
 }
 
-void sqlalchemy(Text& t, const PoolConfigInput& in) {
+void sqlalchemy(ConfigText& t, const PoolConfigInput& in) {
     const Recommendation& r = *in.recommendation;
     headline(t, "#", "create_engine() keyword arguments (QueuePool, psycopg2)", in);
     t.addf("pool_size=%d,\nmax_overflow=%d,\npool_timeout=%d,\nconnect_args=", r.pool_size,
@@ -176,7 +152,7 @@ void sqlalchemy(Text& t, const PoolConfigInput& in) {
     t.add(",\n");
 }
 
-void hikaricp(Text& t, const PoolConfigInput& in) {
+void hikaricp(ConfigText& t, const PoolConfigInput& in) {
     const Recommendation& r = *in.recommendation;
     headline(t, "#", "HikariCP properties (PostgreSQL JDBC driver)", in);
     t.addf("maximumPoolSize=%d\nminimumIdle=%d\nconnectionTimeout=%d\n",
@@ -192,7 +168,7 @@ void hikaricp(Text& t, const PoolConfigInput& in) {
                r.idle_in_transaction_timeout_seconds * 1000);
 }
 
-void asyncpg(Text& t, const PoolConfigInput& in) {
+void asyncpg(ConfigText& t, const PoolConfigInput& in) {
     const Recommendation& r = *in.recommendation;
     headline(t, "#", "asyncpg.create_pool() keyword arguments", in);
     t.addf("# asyncpg has no pool-wide wait limit: acquire with pool.acquire(timeout=%d)\n",
@@ -206,7 +182,7 @@ void asyncpg(Text& t, const PoolConfigInput& in) {
     t.add("},\n");
 }
 
-void psycopg_pool(Text& t, const PoolConfigInput& in) {
+void psycopg_pool(ConfigText& t, const PoolConfigInput& in) {
     const Recommendation& r = *in.recommendation;
     headline(t, "#", "psycopg_pool.ConnectionPool() keyword arguments", in);
     t.addf("min_size=%d,\nmax_size=%d,\ntimeout=%d,\nkwargs=", r.pool_size,
@@ -220,7 +196,7 @@ void psycopg_pool(Text& t, const PoolConfigInput& in) {
 // PgBouncer reads the rest only in [pgbouncer], once for all its entries: a
 // commented suggestion, for the reader to merge (never set twice, or
 // silently, by pasting two snippets).
-void pgbouncer(Text& t, const PoolConfigInput& in) {
+void pgbouncer(ConfigText& t, const PoolConfigInput& in) {
     const Recommendation& r = *in.recommendation;
     // An entry name as PgBouncer reads it (uncarried_name()): written bare.
     const char* app = in.application_name;
@@ -248,7 +224,7 @@ void pgbouncer(Text& t, const PoolConfigInput& in) {
 struct ClientFormat {
     const char* name;
     PoolClient client;
-    void (*write)(Text&, const PoolConfigInput&);
+    void (*write)(ConfigText&, const PoolConfigInput&);
 };
 constexpr ClientFormat kClients[] = {
     {"json", PoolClient::kJson, json},
@@ -304,7 +280,7 @@ UncarriedName uncarried_name(PoolClient client, const PoolConfigInput& in) noexc
 
 size_t write_pool_config(PoolClient client, const PoolConfigInput& in, char* out,
                          size_t out_size) noexcept {
-    Text t(out, out_size);
+    ConfigText t(out, out_size);
     if (uncarried_name(client, in).reason != UncarriedReason::kNone) return 0;
     for (const ClientFormat& c : kClients)
         if (c.client == client) c.write(t, in);
