@@ -97,13 +97,12 @@ run_unit() {
     make -s WERROR=1 unit
 }
 
+# `make installcheck`: pg_regress in a temporary instance of its own with the
+# library preloaded (the Makefile), results in the scratch folder.
 run_regress() {
     local out="$scratch/regress"
     as_cluster_owner mkdir -p "$out"
-    as_cluster_owner "$PGXS_DIR/src/test/regress/pg_regress" \
-        --temp-instance="$out/instance" --temp-config=test/pg_regress.conf \
-        --inputdir=. --outputdir="$out" --bindir="$PG_BINDIR" \
-        --dbname=contrib_regression $(sed -n 's/^REGRESS *= *//p' Makefile)
+    as_cluster_owner make -s PG_CONFIG="$PG_CONFIG" REGRESS_DIR="$out" installcheck
     local rc=$?
     if ((rc != 0)); then
         echo "---- regression.diffs ----"; cat "$out/regression.diffs" 2>/dev/null
