@@ -223,10 +223,10 @@ run_package() {
     echo "autopkgtest (installs the package; log: $out/autopkgtest.log)"
     $sudo autopkgtest "$out"/pgpool-stats_"${version}"_*.changes -- null >"$out/autopkgtest.log" 2>&1
     local rc=$?
-    sed -n '/^autopkgtest .*: @@@* summary/,$p' "$out/autopkgtest.log"
+    sed -n '/^autopkgtest .*: @@@* summary/,$p' "$out/autopkgtest.log" | sed -n '2,/^autopkgtest /p' | grep -v '^autopkgtest '
     ((rc == 0)) || tail -n 60 "$out/autopkgtest.log"
     # Back to the source build, whatever happened.
-    $sudo dpkg -r postgresql-15-pgpool-stats >/dev/null || rc=1
+    $sudo dpkg -r postgresql-15-pgpool-stats >"$out/remove.log" 2>&1 || { cat "$out/remove.log"; rc=1; }
     build_and_install || { echo "reinstalling the source build failed"; rc=1; }
     return $rc
 }
