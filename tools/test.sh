@@ -177,11 +177,13 @@ run_package() {
         usr/share/postgresql/15/extension/pgpool_stats--1.0.sql
         usr/share/postgresql/15/extension/pgpool_stats--1.1.sql
         usr/share/postgresql/15/extension/pgpool_stats--1.0--1.1.sql)
-    # What the trees hold, but their .gitignore files (not shipped).
+    # What the committed trees hold, but their .gitignore files (not shipped).
     local shipped
-    shipped=$(git ls-files integrations clients | grep -v '/\.gitignore$')
+    shipped=$(git ls-tree -r --name-only HEAD -- integrations clients | grep -v '/\.gitignore$')
     for f in $shipped; do expected+=("$doc/$f"); done
-    for f in $(git ls-files examples | grep -v '/\.gitignore$'); do expected+=("$doc/examples/${f#examples/}"); done
+    for f in $(git ls-tree -r --name-only HEAD -- examples | grep -v '/\.gitignore$'); do
+        expected+=("$doc/examples/${f#examples/}")
+    done
     for f in "${expected[@]}"; do
         if grep -q "\./$f\$" <<<"$listing"; then echo "  contains /$f"; else echo "  MISSING /$f"; missing=1; fi
     done
@@ -194,7 +196,7 @@ run_package() {
     local unpacked="$out/unpacked"
     dpkg -x "$deb" "$unpacked" || return 1
     for f in $shipped; do
-        cmp -s "$f" "$unpacked/$doc/$f" || { echo "  /$doc/$f differs from $f"; missing=1; }
+        cmp -s "$src/$f" "$unpacked/$doc/$f" || { echo "  /$doc/$f differs from $f"; missing=1; }
     done
     ((missing)) && return 1
 
