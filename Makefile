@@ -2,6 +2,8 @@
 #
 #   make && sudo make install        the extension (pg_config on PATH picks the server)
 #   make unit                        GoogleTest of the core, with ASan + UBSan
+#   make installcheck                pg_regress against the installed extension, in a
+#                                    temporary instance of its own (not as root)
 #   make format                      clang-format every C++ file
 #   make WERROR=1                    warnings are errors (CI does this)
 #   make PG_CONFIG=/path/to/pg_config   build for that server (15 to 18; see
@@ -25,10 +27,17 @@ SHELL_OBJS  = src/pgpool_stats.o src/shared_memory.o src/admission_hook.o src/bu
               src/reaper.o src/observed.o src/recommendations.o src/report.o
 OBJS        = $(SHELL_OBJS) $(CORE_OBJS)
 
-# pg_regress suites (tools/test runs them on a temporary instance with the
-# library preloaded; `make installcheck` runs them against a server that
-# already preloads it).
+# pg_regress suites. `make installcheck` runs them against the INSTALLED
+# extension in a temporary instance of its own (pg_regress --temp-instance,
+# the library preloaded by test/pg_regress.conf), never against the server
+# PGHOST/PGPORT point to: the suite writes budgets and calls reset(), which
+# on a live server would wipe its counters and stats_reset. initdb refuses
+# root, so it runs as an ordinary user who can write REGRESS_DIR (results,
+# diffs, the instance and its log).
 REGRESS      = budgets privileges privilege_matrix recommendations hostile stored_names
+REGRESS_DIR ?= test/regress
+REGRESS_OPTS = --temp-instance=$(REGRESS_DIR)/instance --temp-config=test/pg_regress.conf \
+               --outputdir=$(REGRESS_DIR)
 
 # No LLVM bitcode: nothing of ours runs inside JIT-compiled expressions, and
 # PGXS would compile our C++ with clang and its own flags, not ours.
@@ -53,6 +62,18 @@ src/core/%.o: src/core/%.cpp src/core/*.hpp
 
 $(SHELL_OBJS): src/*.hpp src/core/*.hpp
 
+# Before pg_regress runs: as root, say why not and what to run instead.
+.PHONY: installcheck-not-root
+installcheck: installcheck-not-root
+installcheck-not-root:
+	@if [ "$$(id -u)" = 0 ]; then \
+		echo "make installcheck: initdb refuses root, and the suite runs in a temporary instance of its own" >&2; \
+		echo "(it never uses the server PGHOST/PGPORT point to). Run it as an ordinary user who can write" >&2; \
+		echo "$(REGRESS_DIR), e.g. runuser -u postgres -- make installcheck REGRESS_DIR=/tmp/pgpool_stats-regress," >&2; \
+		echo "or bash tools/test.sh regress." >&2; \
+		exit 1; \
+	fi
+
 # ---------------------------------------------------------------------------
 # Unit tests of the core: GoogleTest, sanitizers on.
 UNIT_DIR     = test/unit
@@ -71,4 +92,5 @@ unit: $(UNIT_BIN)
 format:
 	clang-format -i src/*.cpp src/*.hpp src/core/*.cpp src/core/*.hpp test/unit/*.cpp test/unit/*.hpp
 
-EXTRA_CLEAN = $(UNIT_BIN) test/regress/results test/regress/regression.diffs test/regress/regression.out
+EXTRA_CLEAN = $(UNIT_BIN) test/regress/results test/regress/regression.diffs test/regress/regression.out \
+              test/regress/instance test/regress/log

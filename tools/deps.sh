@@ -23,6 +23,8 @@ PACKAGES=(
     fonts-dejavu-core        # the report's font
     debhelper                # builds the Debian package (tools/test.sh package)
     postgresql-server-dev-all  # pg_buildext, for the Debian package
+    lintian                  # checks the Debian package (tools/test.sh package)
+    autopkgtest              # runs its autopkgtest (debian/tests) on this machine
     default-jdk-headless     # a real JVM for the JDBC and HikariCP tests
     libpostgresql-jdbc-java  # pgjdbc, the PostgreSQL JDBC driver
     libhikaricp-java         # HikariCP, built from pool_config()'s properties

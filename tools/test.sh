@@ -97,13 +97,12 @@ run_unit() {
     make -s WERROR=1 unit
 }
 
+# `make installcheck`: pg_regress in a temporary instance of its own with the
+# library preloaded (the Makefile), results in the scratch folder.
 run_regress() {
     local out="$scratch/regress"
     as_cluster_owner mkdir -p "$out"
-    as_cluster_owner "$PGXS_DIR/src/test/regress/pg_regress" \
-        --temp-instance="$out/instance" --temp-config=test/pg_regress.conf \
-        --inputdir=. --outputdir="$out" --bindir="$PG_BINDIR" \
-        --dbname=contrib_regression $(sed -n 's/^REGRESS *= *//p' Makefile)
+    as_cluster_owner make -s PG_CONFIG="$PG_CONFIG" REGRESS_DIR="$out" installcheck
     local rc=$?
     if ((rc != 0)); then
         echo "---- regression.diffs ----"; cat "$out/regression.diffs" 2>/dev/null
@@ -146,28 +145,95 @@ run_status_size() {
 }
 
 # The Debian package (debian/), built from the committed tree (git archive
-# HEAD) in the scratch folder; it must hold the library and the SQL files.
+# HEAD) in the scratch folder, source and binary, at the changelog's version
+# (the upstream tarball is the tree without debian/). Checks: the library and
+# the SQL files; every file of integrations/, examples/ and clients/ (when the
+# tree has them) in /usr/share/doc/<package>/, uncompressed and as committed;
+# the documentation; lintian clean at every level but for the accepted tags
+# below (each with its reason; docs/operations.md);
+# the autopkgtest (debian/tests), which installs the package on this machine:
+# it is removed afterwards and the source build installed again, so the
+# other suites test the source build.
 run_package() {
-    local out="$scratch/package" src="$scratch/package/pgpool-stats-1.0.0"
+    local version upstream
+    version=$(dpkg-parsechangelog -S Version) || return 1
+    upstream=${version%-*}
+    local out="$scratch/package" src="$scratch/package/pgpool-stats-$upstream"
     mkdir -p "$src"
     git archive --format=tar HEAD | tar -x -C "$src" || return 1
-    if ! (cd "$src" && dpkg-buildpackage -us -uc -b >"$out/build.log" 2>&1); then
+    git archive --format=tar --prefix="pgpool-stats-$upstream/" HEAD -- . ':!debian' \
+        | gzip -n >"$out/pgpool-stats_$upstream.orig.tar.gz" || return 1
+    if ! (cd "$src" && dpkg-buildpackage -us -uc >"$out/build.log" 2>&1); then
         tail -n 40 "$out/build.log"; return 1
     fi
-    local deb
-    deb=$(ls "$out"/postgresql-15-pgpool-stats_*_*.deb | grep -v dbgsym)
-    echo "built $(basename "$deb")"
-    local listing
+    local deb="$out/postgresql-15-pgpool-stats_${version}_$(dpkg --print-architecture).deb"
+    [[ -f $deb ]] || { echo "no $deb"; ls "$out"; return 1; }
+    echo "built $(basename "$deb") and the source package"
+    local listing doc=usr/share/doc/postgresql-15-pgpool-stats
     listing=$(dpkg -c "$deb")
     local f missing=0
-    for f in usr/lib/postgresql/15/lib/pgpool_stats.so \
-             usr/share/postgresql/15/extension/pgpool_stats.control \
-             usr/share/postgresql/15/extension/pgpool_stats--1.0.sql \
-             usr/share/postgresql/15/extension/pgpool_stats--1.1.sql \
-             usr/share/postgresql/15/extension/pgpool_stats--1.0--1.1.sql; do
+    local expected=(usr/lib/postgresql/15/lib/pgpool_stats.so
+        usr/share/postgresql/15/extension/pgpool_stats.control
+        usr/share/postgresql/15/extension/pgpool_stats--1.0.sql
+        usr/share/postgresql/15/extension/pgpool_stats--1.1.sql
+        usr/share/postgresql/15/extension/pgpool_stats--1.0--1.1.sql)
+    # What the committed trees hold, but their .gitignore files (not shipped).
+    local shipped
+    shipped=$(git ls-tree -r --name-only HEAD -- integrations clients | grep -v '/\.gitignore$')
+    for f in $shipped; do expected+=("$doc/$f"); done
+    for f in $(git ls-tree -r --name-only HEAD -- examples | grep -v '/\.gitignore$'); do
+        expected+=("$doc/examples/${f#examples/}")
+    done
+    for f in "${expected[@]}"; do
         if grep -q "\./$f\$" <<<"$listing"; then echo "  contains /$f"; else echo "  MISSING /$f"; missing=1; fi
     done
-    return $missing
+    # The documentation, compressed or not (dh_compress decides by size).
+    for f in README.md $(cd docs && ls ./*.md); do
+        f=$doc/${f#./}
+        if grep -qE "\./$f(\.gz)?\$" <<<"$listing"; then echo "  contains /$f"; else echo "  MISSING /$f"; missing=1; fi
+    done
+    # What programs read by path is the committed file, byte for byte.
+    local unpacked="$out/unpacked"
+    dpkg -x "$deb" "$unpacked" || return 1
+    for f in $shipped; do
+        cmp -s "$src/$f" "$unpacked/$doc/$f" || { echo "  /$doc/$f differs from $f"; missing=1; }
+    done
+    ((missing)) && return 1
+
+    # Every tag lintian reports, at every level (--pedantic --display-info), fails
+    # the suite unless accepted here; docs/operations.md says why each is.
+    local accepted=(
+        no-homepage-field            # the project has no web page to name
+        debian-watch-file-is-missing # nor an upstream download URL to watch
+        repeated-path-segment        # /usr/lib/postgresql/15/lib: PostgreSQL's own layout
+    )
+    local lint
+    lint=$(lintian --pedantic --display-info --fail-on none "$out"/pgpool-stats_"${version}"_*.changes 2>&1) \
+        || { echo "$lint"; echo "lintian failed to run"; return 1; }
+    echo "lintian:"
+    local line tag unaccepted=0
+    while IFS= read -r line; do
+        [[ $line =~ ^[EWIPXCO]:\ [^:]+:\ ([^ ]+) ]] || continue
+        tag=${BASH_REMATCH[1]}
+        if [[ " ${accepted[*]} " == *" $tag "* ]]; then
+            echo "  accepted: $line"
+        else
+            echo "  $line"; unaccepted=1
+        fi
+    done <<<"$lint"
+    ((unaccepted)) && { echo "lintian: tags beyond the accepted ones"; return 1; }
+
+    local sudo=""
+    [[ $(id -u) -eq 0 ]] || sudo="sudo"
+    echo "autopkgtest (installs the package; log: $out/autopkgtest.log)"
+    $sudo autopkgtest "$out"/pgpool-stats_"${version}"_*.changes -- null >"$out/autopkgtest.log" 2>&1
+    local rc=$?
+    sed -n '/^autopkgtest .*: @@@* summary/,$p' "$out/autopkgtest.log" | sed -n '2,/^autopkgtest /p' | grep -v '^autopkgtest '
+    ((rc == 0)) || tail -n 60 "$out/autopkgtest.log"
+    # Back to the source build, whatever happened.
+    $sudo dpkg -r postgresql-15-pgpool-stats >"$out/remove.log" 2>&1 || { cat "$out/remove.log"; rc=1; }
+    build_and_install || { echo "reinstalling the source build failed"; rc=1; }
+    return $rc
 }
 
 # The other majors, built in the background while 15's suites run.
