@@ -25,7 +25,8 @@
 # 15's suites run. PGPOOL_STATS_MAJORS picks them (default "16 17 18-cassert":
 # 18 runs with PostgreSQL's assertions on, which checks more than a plain 18;
 # "18" is also known). On them TAP runs every file but those named in
-# PGPOOL_STATS_MATRIX_TAP_SKIP (default: SLOW_TAP), to keep CI under its hour.
+# PGPOOL_STATS_MATRIX_TAP_SKIP (default: SLOW_TAP and CLIENT_TAP), to keep CI
+# under its hour.
 # Without the PostgreSQL sources the matrix is reported as not run (never as
 # passed), saying where to get them.
 #
@@ -46,6 +47,14 @@ source tools/lib.sh
 # rendered in Chromium (which does not depend on the server). --fast leaves
 # them out, and so does the matrix.
 SLOW_TAP="016_soak 022_report"
+# TAP files that test a client's side (the pool followers with their real
+# libraries, PgBouncer's loading of pool_config() snippets, promtool on the
+# rules and the dashboard, make installcheck's own instance): they run on
+# Debian's 15 only, not again on each other major, to keep CI under its hour.
+# What they need of the server (NOTIFY announcements, pool_config()) is
+# tested on every major by 034_announcements and the regress suite.
+CLIENT_TAP="035_follow_psycopg_pool 036_follow_sqlalchemy_asyncpg 037_follow_pgbouncer 038_follow_hikaricp
+039_follow_hikaricp_standby 040_pgbouncer_two_apps 041_alert_rules 042_dashboard 044_installcheck"
 
 fast=0 suites=()
 for arg in "$@"; do
@@ -71,9 +80,10 @@ if ((${#suites[@]} == 0)); then
 fi
 # TAP files but those of SKIP (names without .pl), as a TAP_FILES value.
 tap_files_without() {
-    local f files=()
+    local f files=() skip
+    skip=" $(tr -s ' \n' '  ' <<<"$1") "
     for f in test/tap/t/*.pl; do
-        [[ " $1 " == *" $(basename "$f" .pl) "* ]] || files+=("$f")
+        [[ $skip == *" $(basename "$f" .pl) "* ]] || files+=("$f")
     done
     echo "${files[*]}"
 }
@@ -268,7 +278,7 @@ if ((${#majors[@]})); then
     wait "$build_pid"
     echo "---- waited $((SECONDS - started)) s for the builds"
     cat "$build_log"
-    skip=${PGPOOL_STATS_MATRIX_TAP_SKIP-$SLOW_TAP}
+    skip=${PGPOOL_STATS_MATRIX_TAP_SKIP-$SLOW_TAP $CLIENT_TAP}
     tap_files=$(tap_files_without "$skip")
     for major in "${majors[@]}"; do
         if ! pg_config=$(bash tools/build_postgres.sh --pg-config "$major" 2>/dev/null); then
