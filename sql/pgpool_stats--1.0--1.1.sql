@@ -337,13 +337,12 @@ GRANT SELECT ON pgpool_stats.capacity TO pg_monitor;
 GRANT EXECUTE ON FUNCTION pgpool_stats.capacity_snapshot() TO pg_monitor;
 
 -- The history gains would_reject (logins a monitor budget let through that
--- enforce mode would refuse) and an hour tier (a month and more at the
--- defaults). The views' row types change: dropped and created again, with
--- their grants.
-DROP VIEW pgpool_stats.history;
-DROP FUNCTION pgpool_stats.history_snapshot();
-DROP VIEW pgpool_stats.history_minutes;
-DROP FUNCTION pgpool_stats.history_minutes_snapshot();
+-- enforce mode would refuse), as the views' last column, and an hour tier (a
+-- month and more at the defaults). The views are replaced in place, so
+-- their grants (pg_monitor's and any a DBA added) and the views built on
+-- them stay; their functions are new, their 1.0 versions dropped.
+ALTER FUNCTION pgpool_stats.history_snapshot() RENAME TO history_snapshot_1_0;
+ALTER FUNCTION pgpool_stats.history_minutes_snapshot() RENAME TO history_minutes_snapshot_1_0;
 
 CREATE FUNCTION pgpool_stats.history_snapshot(
     OUT sample_time timestamptz,
@@ -355,13 +354,13 @@ CREATE FUNCTION pgpool_stats.history_snapshot(
     OUT waiting int,
     OUT admission_waiting int,
     OUT rejected bigint,
-    OUT would_reject bigint,
-    OUT resolution text)
+    OUT resolution text,
+    OUT would_reject bigint)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'pgpool_stats_history_1_1'
 LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
 
-CREATE VIEW pgpool_stats.history AS
+CREATE OR REPLACE VIEW pgpool_stats.history AS
     SELECT * FROM pgpool_stats.history_snapshot();
 
 COMMENT ON VIEW pgpool_stats.history IS
@@ -383,8 +382,11 @@ RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'pgpool_stats_history_minutes_1_1'
 LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
 
-CREATE VIEW pgpool_stats.history_minutes AS
+CREATE OR REPLACE VIEW pgpool_stats.history_minutes AS
     SELECT * FROM pgpool_stats.history_minutes_snapshot();
+
+DROP FUNCTION pgpool_stats.history_snapshot_1_0();
+DROP FUNCTION pgpool_stats.history_minutes_snapshot_1_0();
 
 COMMENT ON VIEW pgpool_stats.history_minutes IS
     'Per-minute roll-ups per application: min / mean / max of every gauge, refusals and would-be refusals in the minute';
@@ -412,11 +414,9 @@ CREATE VIEW pgpool_stats.history_hours AS
 COMMENT ON VIEW pgpool_stats.history_hours IS
     'Per-hour roll-ups per application: min / mean / p95 of the minute maxima / max of every gauge, refusals and would-be refusals in the hour';
 
-REVOKE ALL ON pgpool_stats.history, pgpool_stats.history_minutes, pgpool_stats.history_hours
-    FROM PUBLIC;
+REVOKE ALL ON pgpool_stats.history_hours FROM PUBLIC;
 REVOKE ALL ON FUNCTION pgpool_stats.history_snapshot(), pgpool_stats.history_minutes_snapshot(),
     pgpool_stats.history_hours_snapshot() FROM PUBLIC;
-GRANT SELECT ON pgpool_stats.history, pgpool_stats.history_minutes, pgpool_stats.history_hours
-    TO pg_monitor;
+GRANT SELECT ON pgpool_stats.history_hours TO pg_monitor;
 GRANT EXECUTE ON FUNCTION pgpool_stats.history_snapshot(), pgpool_stats.history_minutes_snapshot(),
     pgpool_stats.history_hours_snapshot() TO pg_monitor;

@@ -467,8 +467,8 @@ CREATE FUNCTION pgpool_stats.history_snapshot(
     OUT waiting int,
     OUT admission_waiting int,
     OUT rejected bigint,
-    OUT would_reject bigint,
-    OUT resolution text)
+    OUT resolution text,
+    OUT would_reject bigint)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'pgpool_stats_history_1_1'
 LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;

@@ -84,6 +84,8 @@ void fill_history_copy(HistoryCopy* c) {
             c->minutes_from = std::max(c->minutes_from, c->hours[r].hour + USECS_PER_HOUR);
             break;
         }
+    // Each tier starts where the one before ends, never before it.
+    c->samples_from = std::max(c->samples_from, c->minutes_from);
 }
 
 }  // namespace

@@ -64,10 +64,10 @@ struct HistoryCopy {
     int32 n_hours;
     // Where each tier takes over from the one before, so that no time is
     // counted twice: hour rows end at minutes_from, minute rows cover
-    // [minutes_from, samples_from), fine samples the rest (PG_INT64_MAX
-    // when there are none). minutes_from is the end of the newest hour row
-    // that began before the oldest minute row (its minutes may be gone from
-    // the minute ring), or the oldest minute row when no hour overlaps it.
+    // [minutes_from, samples_from), fine samples from samples_from on
+    // (PG_INT64_MAX when there are none); minutes_from <= samples_from. minutes_from is the end of
+    // the newest hour row that began before the oldest minute row (its minutes may be gone from the
+    // minute ring), or the oldest minute row when no hour overlaps it.
     TimestampTz minutes_from;
     TimestampTz samples_from;
 };

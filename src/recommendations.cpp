@@ -56,14 +56,20 @@ int32 gather(const Observed& o, int32 k, core::DemandInput* in) {
 
     // A minute or hour row: its ticks (core::fill_ticks), its sums, and one
     // idle stretch only when every sample of it had a session idle in a
-    // transaction.
+    // transaction. A row that began before the window counts for the share
+    // of it inside the window: that many of its ticks (its peaks first, on
+    // the safe side) and that share of its sums.
     auto add_summary = [&](const auto& x, TimestampTz start, int64 length) {
-        filled += core::fill_ticks(x, core::kActive, active + filled, ticks - filled);
-        in->connection_ticks += x.sum[core::kConnections];
-        in->idle_in_transaction_ticks += x.sum[core::kIdleInTransaction];
-        in->rejected += x.rejected;
+        const TimestampTz inside_from = std::max(start, from);
+        const double share = static_cast<double>(start + length - inside_from) / length;
+        const auto scaled = [share](int64 v) { return static_cast<int64>(std::ceil(v * share)); };
+        filled += core::fill_ticks(x, core::kActive, active + filled,
+                                   std::min<int64>(ticks - filled, scaled(x.samples)));
+        in->connection_ticks += scaled(x.sum[core::kConnections]);
+        in->idle_in_transaction_ticks += scaled(x.sum[core::kIdleInTransaction]);
+        in->rejected += scaled(x.rejected);
         if (x.min[core::kIdleInTransaction] > 0 && n_idle <= ticks)
-            idle[n_idle++] = core::IdleSpan{start, start + length};
+            idle[n_idle++] = core::IdleSpan{inside_from, start + length};
         in->peak_rejected_per_tick = std::max<int64>(
             in->peak_rejected_per_tick, (x.rejected + x.samples - 1) / Max(x.samples, 1));
         in->peak_admission_waiting =
@@ -72,7 +78,7 @@ int32 gather(const Observed& o, int32 k, core::DemandInput* in) {
     };
     for (int32 r = 0; r < h.n_hours && filled < ticks; ++r) {
         const core::HistoryHour& x = h.hours[r];
-        if (x.hour < from || x.hour + USECS_PER_HOUR > h.minutes_from) continue;
+        if (x.hour + USECS_PER_HOUR <= from || x.hour + USECS_PER_HOUR > h.minutes_from) continue;
         if (o.names.row_of(x.entry, x.incarnation) == k) add_summary(x, x.hour, USECS_PER_HOUR);
     }
     for (int32 r = 0; r < h.n_minutes && filled < ticks; ++r) {
@@ -84,7 +90,7 @@ int32 gather(const Observed& o, int32 k, core::DemandInput* in) {
     }
     for (int32 s = 0; s < h.n_samples && filled < ticks; ++s) {
         const core::HistorySample& x = h.samples[s];
-        if (x.sample_time < std::max(from, h.minutes_from)) continue;
+        if (x.sample_time < std::max(from, h.samples_from)) continue;
         if (o.names.row_of(x.entry, x.incarnation) != k) continue;
         active[filled++] = x.gauge[core::kActive];
         in->connection_ticks += x.gauge[core::kConnections];

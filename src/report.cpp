@@ -97,7 +97,7 @@ void gather_points(const Observed& o, core::ReportPoint** points, int32* n_point
         }
         for (int32 s = 0; s < o.history.n_samples; ++s) {
             const core::HistorySample& x = o.history.samples[s];
-            if (x.sample_time + tick <= o.from || x.sample_time < minutes_from) continue;
+            if (x.sample_time + tick <= o.from || x.sample_time < o.history.samples_from) continue;
             const int32 k = o.names.row_of(x.entry, x.incarnation);
             if (k < 0) continue;
             if (pass == 1) points[k][n_points[k]] = sample_point(x, tick);

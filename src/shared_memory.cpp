@@ -34,8 +34,10 @@
 //     sessions, waiting logins or refusals since the previous sample + B).
 //     It writes only what no one else writes under a shared lock: peak_active
 //     (atomic stores, since copies read it meanwhile), rejected_at_last_sample
-//     and the refusal log's read position. Only a log overrun (more than
-//     core::Ledger::kRefusalLogSize applications refused in one interval)
+//     and would_reject_at_last_sample (atomic stores too) and the refusal
+//     log's read position. Only a log overrun (more than
+//     core::Ledger::kRefusalLogSize applications refused, or let through by a
+//     monitor budget that would have refused them, in one interval)
 //     makes it visit all n entries, once.
 //   * the views: a memcpy of the entries in use, O(n), or of the session
 //     slots, O(B); their work is done after releasing it.

@@ -160,9 +160,8 @@ Datum history_rows(FunctionCallInfo fcinfo, HistoryColumns columns) {
                     int64 would, const char* resolution) {
         row.add(TimestampTzGetDatum(at)).add(CStringGetTextDatum(name));
         for (int g = 0; g < core::kGauges; ++g) row.add(Int32GetDatum(gauges[g]));
-        row.add(Int64GetDatum(rejected));
-        if (would_reject) row.add(Int64GetDatum(would));
-        row.add(CStringGetTextDatum(resolution));
+        row.add(Int64GetDatum(rejected)).add(CStringGetTextDatum(resolution));
+        if (would_reject) row.add(Int64GetDatum(would));  // 1.1's last column
         row.emit();
     };
     for (int32 k = 0; k < h.n_hours; ++k) {
@@ -182,7 +181,7 @@ Datum history_rows(FunctionCallInfo fcinfo, HistoryColumns columns) {
     for (int32 k = 0; k < h.n_samples; ++k) {
         const core::HistorySample& x = h.samples[k];
         const char* name = names.name_of(x.entry, x.incarnation);
-        if (name == nullptr) continue;
+        if (name == nullptr || x.sample_time < h.samples_from) continue;
         emit(x.sample_time, name, x.gauge, x.rejected, x.would_reject, "sample");
     }
     return (Datum)0;

@@ -135,6 +135,7 @@ const char* restore_dump(const char* data, size_t length, uint32_t server_major,
     restore_rows(HistorySample{}, h.n_samples);
     restore_rows(HistoryMinute{}, h.n_minutes);
     restore_rows(HistoryHour{}, h.n_hours);
+    history.reopen_last_hour();
     return nullptr;
 }
 

@@ -52,7 +52,11 @@ int32_t fill_ticks(const HistoryMinute& m, int g, int32_t* out, int64_t max) noe
 }
 
 int32_t fill_ticks(const HistoryHour& h, int g, int32_t* out, int64_t max) noexcept {
-    const int32_t top = (h.samples + 19) / 20;  // the top 5 % of the hour's ticks
+    // The top 5 % of the hour's ticks, but no more ticks at the p95 than the
+    // hour's sum allows: four one-second spikes in a quiet hour have a p95
+    // of minute maxima at the spike, yet only four ticks up there.
+    const int64_t room = 1 + std::max<int64_t>(0, h.sum[g] - h.max[g]) / std::max(h.p95[g], 1);
+    const auto top = static_cast<int32_t>(std::min<int64_t>((h.samples + 19) / 20, room));
     return fill(
         h.samples, h.sum[g], top, [&](int32_t t) { return t == 0 ? h.max[g] : h.p95[g]; }, out,
         max);
@@ -214,11 +218,12 @@ void History::close_hour() noexcept {
 }
 
 void History::record(int64_t now, const HistorySample* rows, int32_t n) noexcept {
-    const int64_t minute = now / ticks_per_minute_;
-    if (current_minute_ >= 0 && minute != current_minute_) {
-        close_minute();
-        if (minute / 60 != current_hour_) close_hour();
-    }
+    // A wall clock stepped back counts in the minute it left, never in one
+    // already closed (that would write a second row for it).
+    const int64_t minute = std::max(now / ticks_per_minute_, current_minute_);
+    if (current_minute_ >= 0 && minute != current_minute_) close_minute();
+    // The hour can also be open without a minute: restored from a dump.
+    if (current_hour_ >= 0 && minute / 60 != current_hour_) close_hour();
     current_minute_ = minute;
     current_hour_ = minute / 60;
     ++minute_ticks_;
@@ -269,6 +274,33 @@ void History::append(const HistoryMinute& minute) noexcept {
 }
 void History::append(const HistoryHour& hour) noexcept {
     hour_ring()[hour_head_++ % hour_rows_] = hour;
+}
+
+void History::reopen_last_hour() noexcept {
+    if (minute_head_ == 0) return;
+    const int64_t newest = minute_ring()[(minute_head_ - 1) % minute_rows_].minute;
+    const int64_t hour = newest / ticks_per_minute_ / 60;
+    // Its hour row, if one was closed, was written by the server that saved
+    // the dump: never sum that hour twice.
+    if (hour_head_ > 0 &&
+        hour_ring()[(hour_head_ - 1) % hour_rows_].hour / ticks_per_minute_ / 60 >= hour)
+        return;
+    const int64_t kept = std::min<int64_t>(minute_head_, minute_rows_);
+    int64_t first = minute_head_;  // the oldest minute row of that hour
+    while (first > minute_head_ - kept &&
+           minute_ring()[(first - 1) % minute_rows_].minute / ticks_per_minute_ / 60 == hour)
+        --first;
+    int64_t previous_minute = -1;
+    for (int64_t k = first; k < minute_head_; ++k) {
+        const HistoryMinute& m = minute_ring()[k % minute_rows_];
+        if (m.minute != previous_minute) {  // rows of one minute come together
+            hour_ticks_ += m.samples;
+            ++hour_minutes_;
+            previous_minute = m.minute;
+        }
+        if (m.entry >= 0 && m.entry < entries_) add_to_hour(m);
+    }
+    current_hour_ = hour;
 }
 
 void History::erase(int32_t entry) noexcept {

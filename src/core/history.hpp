@@ -117,6 +117,10 @@ public:
     void append(const HistorySample& sample) noexcept;
     void append(const HistoryMinute& minute) noexcept;
     void append(const HistoryHour& hour) noexcept;
+    // After restoring a dump: the minute rows of the newest minute's hour
+    // go back into the hour being summed, so the hour row written when it
+    // closes covers the minutes before the restart too.
+    void reopen_last_hour() noexcept;
 
     // Erases the rows of one entry (all when entry < 0).
     void erase(int32_t entry) noexcept;
@@ -182,7 +186,7 @@ private:
     int32_t minute_ticks_;
     int32_t n_listed_;
     int64_t hour_head_;
-    int64_t current_hour_;  // -1 before the first minute closes
+    int64_t current_hour_;  // the hour being summed; -1 before the first tick
     int32_t hour_ticks_;
     int32_t hour_minutes_;
     int32_t n_hour_listed_;

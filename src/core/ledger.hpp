@@ -233,7 +233,8 @@ public:
     // The sampler. It holds the lock SHARED, so logins wait for it no longer
     // than for a view's copy, and it writes only what no one else writes
     // under a shared lock (peak_active with an atomic store, since copies may
-    // read it meanwhile; rejected_at_last_sample; the refusal log's read
+    // read it meanwhile; rejected_at_last_sample and
+    // would_reject_at_last_sample, likewise; the refusal log's read
     // position). Exclusive holders never run at the same time.
     //
     // The entries logged with refusals since the previous sample, into

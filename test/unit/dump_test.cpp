@@ -125,3 +125,29 @@ TEST(Dump, ASmallerTableRestoresWhatFits) {
     EXPECT_EQ(after.ledger->free_entries(), 0);
     EXPECT_TRUE(after.ledger->consistent());
 }
+
+TEST(Dump, AnHourOpenAtTheShutdownKeepsItsMinutesFromBeforeTheRestart) {
+    World before(8);
+    bool full = false;
+    const int32_t a = before.ledger->find_or_add("a", 1, &full);
+    HistorySample s{};
+    s.entry = a;
+    s.incarnation = before.ledger->entry(a).incarnation;
+    s.gauge[kActive] = 10;
+    for (int t = 0; t < 5; ++t) before.history->record(t * 60, &s, 1);  // minutes 0-4, 10 active
+    std::string bytes = encode(before);  // shut down in minute 4 of hour 0
+
+    World after(8);
+    ASSERT_EQ(restore_dump(bytes.data(), bytes.size(), 15, *after.ledger, *after.history, 400),
+              nullptr);
+    const int32_t b = after.ledger->find("a");
+    s.entry = b;
+    s.incarnation = after.ledger->entry(b).incarnation;
+    s.gauge[kActive] = 1;
+    after.history->record(35 * 60, &s, 1);  // back at minute 35: 1 active
+    after.history->record(3600, &s, 1);     // the hour closes
+    std::vector<HistoryHour> hours(4);
+    ASSERT_EQ(after.history->copy_hours(hours.data(), 4), 1);
+    EXPECT_EQ(hours[0].max[kActive], 10) << "the minutes before the restart count";
+    EXPECT_EQ(hours[0].minutes, 5);  // minutes 0-3 restored, and 35
+}

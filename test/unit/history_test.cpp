@@ -221,3 +221,39 @@ TEST(History, SummaryRowsStandForTheirTicksKeepingPeakP95AndMean) {
     EXPECT_EQ(ticks[2], 2);
     EXPECT_EQ(ticks[3], 2);
 }
+
+TEST(History, AClockSteppedBackNeverWritesASecondRowForAMinute) {
+    TestHistory h(16, 16, 2);
+    HistorySample r = row(1, 2, 0);
+    h->record(59 * kMinute + 50, &r, 1);
+    h->record(60 * kMinute + 4, &r, 1);   // minute 60 (hour 1): closes minute 59 and hour 0
+    h->record(59 * kMinute + 55, &r, 1);  // 9 s back: counted in minute 60
+    h->record(61 * kMinute, &r, 1);
+    std::vector<HistoryMinute> minutes(16);
+    ASSERT_EQ(h->copy_minutes(minutes.data(), 16), 2);
+    EXPECT_EQ(minutes[0].minute, 59 * kMinute);
+    EXPECT_EQ(minutes[1].minute, 60 * kMinute);
+    EXPECT_EQ(minutes[1].samples, 2);
+    std::vector<HistoryHour> hours(4);
+    EXPECT_EQ(h->copy_hours(hours.data(), 4), 1) << "hour 0 once";
+}
+
+TEST(History, AnHourKeepsNoMoreTicksAtItsP95ThanItsSumAllows) {
+    // Four one-second spikes of 50 in an otherwise idle hour: the p95 of the
+    // minute maxima is 50, yet only four ticks were up there.
+    HistoryHour hour{};
+    hour.samples = 3600;
+    hour.max[kActive] = 50;
+    hour.p95[kActive] = 50;
+    hour.sum[kActive] = 200;
+    std::vector<int32_t> ticks(3600);
+    ASSERT_EQ(fill_ticks(hour, kActive, ticks.data(), 3600), 3600);
+    int64_t sum = 0;
+    int32_t high = 0;
+    for (int32_t v : ticks) {
+        sum += v;
+        high += v == 50;
+    }
+    EXPECT_EQ(high, 4);
+    EXPECT_EQ(sum, 200);
+}

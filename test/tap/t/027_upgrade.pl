@@ -30,9 +30,26 @@ $node->poll_query_until('postgres',
 my $blocked = $node->connstr('postgres') . ' user=app application_name=blocked';
 $node->connect_fails($blocked, '1.0: a budget of 0 refuses', expected_stderr => qr/too many connections/);
 
+# What a DBA built on 1.0's history: a grant to a dashboard's role and a view.
+$node->safe_psql('postgres', q{
+    CREATE ROLE dashboard LOGIN;
+    GRANT USAGE ON SCHEMA pgpool_stats TO dashboard;
+    GRANT SELECT ON pgpool_stats.history TO dashboard;
+    CREATE VIEW public.refusals AS
+        SELECT sample_time, application_name, rejected FROM pgpool_stats.history;});
+
 $node->safe_psql('postgres', 'ALTER EXTENSION pgpool_stats UPDATE');
 is($node->safe_psql('postgres', q{SELECT extversion FROM pg_extension WHERE extname = 'pgpool_stats'}),
     '1.1', 'updated to 1.1');
+is($node->safe_psql('postgres', q{SET ROLE dashboard; SELECT count(would_reject) >= 0 FROM pgpool_stats.history}),
+    't', "the history view gained would_reject and kept the DBA's grant");
+is($node->safe_psql('postgres', q{SELECT count(*) >= 0 FROM public.refusals}), 't',
+    'and a view built on it still works');
+# Taken back, so that the objects compare with a fresh install below.
+$node->safe_psql('postgres', q{
+    DROP VIEW public.refusals;
+    REVOKE SELECT ON pgpool_stats.history FROM dashboard;
+    REVOKE USAGE ON SCHEMA pgpool_stats FROM dashboard;});
 is($node->safe_psql('postgres',
     q{SELECT string_agg(application_name || ':' || max_connections || '/' || reserved_connections || ':' || coalesce(comment, ''), ',' ORDER BY application_name) FROM pgpool_stats.budget}),
     'blocked:0/0:,critical:10/3:kept', 'the budgets are kept');
