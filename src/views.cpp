@@ -173,9 +173,9 @@ Datum history_rows(FunctionCallInfo fcinfo, HistoryColumns columns) {
     for (int32 k = 0; k < h.n_minutes; ++k) {
         const core::HistoryMinute& r = h.minutes[k];
         const char* name = names.name_of(r.entry, r.incarnation);
-        if (name == nullptr || r.minute < h.minutes_from ||
-            r.minute + USECS_PER_MINUTE > h.samples_from)
-            continue;
+        // The minute the fine samples begin in is shown too: its first part
+        // is covered by nothing else.
+        if (name == nullptr || r.minute < h.minutes_from || r.minute >= h.samples_from) continue;
         emit(r.minute, name, r.max, r.rejected, r.would_reject, "minute");
     }
     for (int32 k = 0; k < h.n_samples; ++k) {
