@@ -385,8 +385,6 @@ LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
 CREATE OR REPLACE VIEW pgpool_stats.history_minutes AS
     SELECT * FROM pgpool_stats.history_minutes_snapshot();
 
-DROP FUNCTION pgpool_stats.history_snapshot_1_0();
-DROP FUNCTION pgpool_stats.history_minutes_snapshot_1_0();
 
 COMMENT ON VIEW pgpool_stats.history_minutes IS
     'Per-minute roll-ups per application: min / mean / max of every gauge, refusals and would-be refusals in the minute';
@@ -420,3 +418,24 @@ REVOKE ALL ON FUNCTION pgpool_stats.history_snapshot(), pgpool_stats.history_min
 GRANT SELECT ON pgpool_stats.history_hours TO pg_monitor;
 GRANT EXECUTE ON FUNCTION pgpool_stats.history_snapshot(), pgpool_stats.history_minutes_snapshot(),
     pgpool_stats.history_hours_snapshot() TO pg_monitor;
+
+-- A role a DBA let read the 1.0 history views had EXECUTE on their
+-- functions too (a view calls functions with its reader's rights): the new
+-- functions get the same grants before the old ones go.
+DO $$
+DECLARE
+    g record;
+BEGIN
+    FOR g IN
+        SELECT replace(p.proname, '_1_0', '') AS name, a.grantee::regrole AS grantee
+        FROM pg_proc p, aclexplode(p.proacl) a
+        WHERE p.pronamespace = 'pgpool_stats'::regnamespace
+          AND p.proname IN ('history_snapshot_1_0', 'history_minutes_snapshot_1_0')
+          AND a.privilege_type = 'EXECUTE' AND a.grantee <> 0 AND a.grantee <> p.proowner
+    LOOP
+        EXECUTE format('GRANT EXECUTE ON FUNCTION pgpool_stats.%I() TO %s', g.name, g.grantee);
+    END LOOP;
+END
+$$;
+DROP FUNCTION pgpool_stats.history_snapshot_1_0();
+DROP FUNCTION pgpool_stats.history_minutes_snapshot_1_0();

@@ -35,6 +35,7 @@ $node->safe_psql('postgres', q{
     CREATE ROLE dashboard LOGIN;
     GRANT USAGE ON SCHEMA pgpool_stats TO dashboard;
     GRANT SELECT ON pgpool_stats.history TO dashboard;
+    GRANT EXECUTE ON FUNCTION pgpool_stats.history_snapshot() TO dashboard;
     CREATE VIEW public.refusals AS
         SELECT sample_time, application_name, rejected FROM pgpool_stats.history;});
 
@@ -49,6 +50,7 @@ is($node->safe_psql('postgres', q{SELECT count(*) >= 0 FROM public.refusals}), '
 $node->safe_psql('postgres', q{
     DROP VIEW public.refusals;
     REVOKE SELECT ON pgpool_stats.history FROM dashboard;
+    REVOKE EXECUTE ON FUNCTION pgpool_stats.history_snapshot() FROM dashboard;
     REVOKE USAGE ON SCHEMA pgpool_stats FROM dashboard;});
 is($node->safe_psql('postgres',
     q{SELECT string_agg(application_name || ':' || max_connections || '/' || reserved_connections || ':' || coalesce(comment, ''), ',' ORDER BY application_name) FROM pgpool_stats.budget}),
