@@ -81,9 +81,10 @@ def main():
         pool_size=SQLALCHEMY_DEFAULTS["pool_size"], max_overflow=SQLALCHEMY_DEFAULTS["max_overflow"],
         pool_timeout=settings["pool_timeout"])
     # Sized now (the first reading), and kept at its share while it serves.
+    # The follower's own session is named pgpool_stats_follow, like every
+    # follower's: never charged to the application nor to a budget of its own.
     follower = follow(engine, args.name, args.dsn, floor=args.floor, ceiling=args.ceiling,
-                      instances=args.instances, interval=args.interval,
-                      connect_kwargs={"application_name": args.name + "-follower"})
+                      instances=args.instances, interval=args.interval)
     recommended = config is not None and not config["insufficient_data"] and \
         config["budget_max_connections"] is not None
     source = "pgpool_stats" if recommended else "defaults"

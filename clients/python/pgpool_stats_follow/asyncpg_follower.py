@@ -4,11 +4,12 @@ asyncpg.Pool has a fixed size (min_size, max_size at creation) and no resize.
 FollowingPool wraps one and resizes by replacement:
 
   * resize(min_size, max_size) creates a new asyncpg pool of the new size and
-    sends new acquisitions to it; the old pool is retired: its connections
-    are expired (asyncpg closes each when it is released, instead of keeping
-    it), and it is closed with Pool.close(), which waits until every
-    connection it lent is back and then closes the idle ones. Checked-out
-    connections are never closed under their user.
+    sends new acquisitions to it; the old pool is retired: its idle
+    connections are closed at once, the ones it lent are expired (asyncpg
+    closes each when it is released, instead of keeping it), and it is
+    closed with Pool.close(), which waits until every connection it lent is
+    back. Checked-out connections are never closed under their user, and
+    only they count against the new size while they are out.
   * Acquisitions are counted across the pools: never more connections lent
     than max_size, and while a retired pool still holds connections, the new
     one may open a connection only while the two together hold fewer than
@@ -21,6 +22,10 @@ the change are released: the follow time is bounded by the longest
 acquisition then in flight (plus opening the new pool's min_size
 connections). Every change replaces the pool's connections, a grown budget
 too (asyncpg cannot grow a pool either).
+
+Only `async with pool.acquire() as conn` is supported (no pool.fetch(),
+pool.execute() or await pool.acquire() / pool.release()): the pool counts
+what it lends through that context manager.
 
     pool = FollowingPool(dsn, min_size=2, max_size=10, server_settings={"application_name": "checkout"})
     await pool.open()
@@ -35,6 +40,16 @@ import asyncpg
 
 from .follower import AsyncFollower
 from .rule import Sizing
+
+# What of asyncpg's privates a retirement relies on (asyncpg 0.27): fail at
+# import, not at the first shrink.
+_MISSING = [n for n in ("_queue", "_holders") if n not in getattr(asyncpg.pool.Pool, "__slots__", ())]
+_MISSING += [n for n in ("_con", "_maybe_cancel_inactive_callback", "close")
+             if not hasattr(asyncpg.pool.PoolConnectionHolder, n)
+             and n not in getattr(asyncpg.pool.PoolConnectionHolder, "__slots__", ())]
+if _MISSING:
+    raise ImportError("pgpool_stats_follow.asyncpg_follower needs asyncpg's Pool internals %s, which "
+                      "this asyncpg (%s) lacks" % (", ".join(_MISSING), asyncpg.__version__))
 
 
 class _Acquisition:
@@ -150,9 +165,35 @@ class FollowingPool:
             await old.expire_connections()  # what it lent closes when released
             asyncio.get_running_loop().create_task(self._retire(old))
 
+    async def _close_idle(self, old):
+        # Its idle connections close at once (they would otherwise count
+        # against the new size until the last one it lent is back, and one
+        # long checkout would stall every acquisition). Taken out of its
+        # queue while they close, so that no acquisition still bound for the
+        # old pool picks one up half closed; put back empty, for close().
+        # asyncpg 0.27's holders: _queue, _con (None once closed).
+        holders = []
+        while True:
+            try:
+                holders.append(old._queue.get_nowait())
+            except asyncio.QueueEmpty:
+                break
+        try:
+            await asyncio.gather(*(h.close() for h in holders if h._con is not None),
+                                 return_exceptions=True)
+        finally:
+            for h in holders:
+                if h._con is not None and h._con.is_closed():
+                    h._maybe_cancel_inactive_callback()
+                    h._con = None
+                old._queue.put_nowait(h)
+        async with self._room:
+            self._room.notify_all()
+
     async def _retire(self, old):
         try:
-            await old.close()  # waits for what it lent, then closes its idle connections
+            await self._close_idle(old)
+            await old.close()  # waits for what it lent, then closes it
         finally:
             self.retiring.remove(old)
             async with self._room:

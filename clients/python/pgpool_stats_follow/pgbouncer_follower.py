@@ -12,7 +12,11 @@ pool_size is the rule's maximum (the share), reserve_pool 0 and
 max_db_connections the same cap, so no user of the entry and no burst takes
 more. The instances are the PgBouncers: run one follower beside each. The
 file is rewritten (atomically) and PgBouncer reloaded only when a size
-changes; pgbouncer.ini includes it as its last line:
+changes; a failed write or RELOAD is tried again on every reading. At start
+the follower keeps the entries the file already holds for the applications
+it follows (and writes the service's own size for one it lacks) until their
+readings say otherwise, so no followed entry ever disappears. pgbouncer.ini
+includes the file as its last line:
 
     %include /etc/pgbouncer/pgpool_stats.ini
 
@@ -41,7 +45,7 @@ import time
 
 import psycopg2
 
-from .rule import Sizing, target
+from .rule import Sizing, Target, target
 from .watcher import Watcher
 
 logger = logging.getLogger("pgpool_stats_follow")
@@ -83,12 +87,36 @@ class PgBouncerFollower:
         if not self.server.get("dbname"):
             raise ValueError("--server needs dbname=")
         self.admin, self.include, self.sizing = admin, include, sizing
-        self.targets = {}     # application -> Target written
-        self.changes = []     # (time.monotonic(), application, Target) of every size written
+        # What PgBouncer runs (written and reloaded), and what the readings
+        # want. Both start from the include file: the follower reads one
+        # application at a time, and a first file holding only the first
+        # one read would make PgBouncer remove every other entry (and close
+        # its clients). A followed application the file lacks starts at the
+        # service's own size.
+        self.targets = self._running(applications)   # application -> Target PgBouncer runs
+        self._wanted = {name: self.targets.get(name) or target(None, sizing) for name in applications}
+        self.changes = []     # (time.monotonic(), application, Target) of every size applied
         self.reloads = 0
+        self.failures = 0     # writes or reloads that failed (retried on the next reading)
         self._lock = threading.Lock()
         self.watcher = Watcher(dsn, applications, self._on_config, instances=sizing.instances,
                                interval=interval, connect_kwargs=connect_kwargs)
+
+    def _running(self, applications):
+        """The entries of APPLICATIONS in the include file, as Targets."""
+        try:
+            with open(self.include) as f:
+                text = f.read()
+        except FileNotFoundError:
+            return {}
+        found = {}
+        for line in text.splitlines():
+            m = re.match(r"^\s*([0-9A-Za-z_.-]+)\s*=.*\bpool_size=(\d+)", line)
+            if m and m.group(1) in applications:
+                size = int(m.group(2))
+                found[m.group(1)] = Target(min(self.sizing.min_size, size), size,
+                                           "in the include file at start")
+        return found
 
     def start(self, wait=10.0):
         self.watcher.start(wait)
@@ -105,49 +133,76 @@ class PgBouncerFollower:
     def _on_config(self, name, config):
         t = target(config, self.sizing)
         with self._lock:
-            old = self.targets.get(name)
-            if old is not None and old.max_size == t.max_size:
-                return
-            self.targets[name] = t
-            logger.info("pgpool_stats_follow: %s: PgBouncer pool_size %d (%s)", name, t.max_size, t.reason)
-            self._write()
-            self.changes.append((time.monotonic(), name, t))
-            shrunk = old is None or t.max_size < old.max_size
-        # A smaller pool_size alone closes surplus servers only when the
-        # janitor finds them idle, which a busy pool never is: RECONNECT
-        # closes each server once it is released (never under a client),
-        # and new ones are opened within the new pool_size.
-        self.reload(reconnect=name if shrunk else None)
+            old = self._wanted.get(name)
+            if old is None or old.max_size != t.max_size:
+                logger.info("pgpool_stats_follow: %s: PgBouncer pool_size %d (%s)", name, t.max_size,
+                            t.reason)
+            self._wanted[name] = t
+            # Also retries a write or RELOAD that failed before: every
+            # reading (announced or on the timer) comes here.
+            self._apply()
+
+    def _apply(self):
+        sizes = {n: t.max_size for n, t in self._wanted.items()}
+        if sizes == {n: t.max_size for n, t in self.targets.items()}:
+            return True
+        # RECONNECT only what PgBouncer runs larger than wanted: a new entry
+        # or a grown one has no surplus to close.
+        shrunk = sorted(n for n, size in sizes.items()
+                        if n in self.targets and size < self.targets[n].max_size)
+        if not self._write() or not self.reload(reconnect=shrunk):
+            self.failures += 1
+            return False
+        now = time.monotonic()
+        for n, t in sorted(self._wanted.items()):
+            if n not in self.targets or self.targets[n].max_size != t.max_size:
+                self.changes.append((now, n, t))
+        self.targets = dict(self._wanted)
+        return True
 
     def _write(self):
         lines = ["; written by pgpool_stats_follow: each application's pool at its share of its budget",
                  "[databases]"]
-        lines += [self.entry(name, t) for name, t in sorted(self.targets.items())]
+        lines += [self.entry(name, t) for name, t in sorted(self._wanted.items())]
         folder = os.path.dirname(os.path.abspath(self.include))
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".pgpool_stats_follow.")
-        with os.fdopen(fd, "w") as f:
-            f.write("\n".join(lines) + "\n")
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, self.include)
-
-    def reload(self, reconnect=None):
-        """RELOAD on the admin console, then RECONNECT the entry RECONNECT
-        names; a PgBouncer not up yet reads the file when it starts."""
+        tmp = None
         try:
-            conn = psycopg2.connect(self.admin)
+            fd, tmp = tempfile.mkstemp(dir=folder, prefix=".pgpool_stats_follow.")
+            with os.fdopen(fd, "w") as f:
+                f.write("\n".join(lines) + "\n")
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, self.include)
+            return True
+        except OSError as e:
+            logger.warning("pgpool_stats_follow: writing %s failed: %s", self.include, e)
+            if tmp is not None:
+                try:
+                    os.unlink(tmp)
+                except OSError:
+                    pass
+            return False
+
+    def reload(self, reconnect=()):
+        """RELOAD on the admin console, then RECONNECT each entry RECONNECT
+        names; False when PgBouncer could not be told (tried again on the
+        next reading)."""
+        try:
+            conn = psycopg2.connect(self.admin, connect_timeout=10)
             try:
                 conn.autocommit = True
                 with conn.cursor() as cur:
                     cur.execute("RELOAD")
-                    if reconnect is not None:
+                    for name in reconnect:
                         # Its admin console reads a name with "-" only quoted; a
                         # checked entry name holds no quote.
-                        cur.execute('RECONNECT "%s"' % reconnect)
+                        cur.execute('RECONNECT "%s"' % name)
             finally:
                 conn.close()
             self.reloads += 1
+            return True
         except psycopg2.Error as e:
             logger.warning("pgpool_stats_follow: RELOAD of PgBouncer failed: %s", str(e).strip())
+            return False
 
 
 def _pairs(conninfo):

@@ -8,14 +8,19 @@ what following a smaller budget needs, and nothing else:
 
   * resize() closes idle connections beyond max_size at once;
   * a connection given back while the pool holds more than max_size is
-    closed instead of kept (a waiting client gets the next one: it waits in
+    closed instead of kept, and not replaced (psycopg_pool would replace an
+    expired or broken one); a waiting client gets the next one: it waits in
     the pool, as it would for any busy pool, and is never refused by the
-    server, since the pool opens nothing while it is over its size).
+    server, since the pool opens nothing while it is over its size;
+  * resize() opens only what the pool lacks up to its new min_size
+    (psycopg_pool's opens the difference of the min_sizes, even over
+    max_size).
 
 Checked-out connections are never closed under their user. This touches
-psycopg_pool's internal state (_lock, _pool, _nconns, _max_size,
-_add_to_pool), as its own shrinking does; checked against psycopg_pool 3.1
-at import.
+psycopg_pool's internal state (_lock, _pool, _nconns, _nconns_min,
+_min_size, _max_size, _closed) and methods (_add_to_pool,
+_return_connection, _check_size, run_task, AddConnection), as its own
+shrinking does; every one is checked at import (psycopg_pool 3.1).
 
     pool = FollowingConnectionPool(conninfo, min_size=2, max_size=10,
                                    kwargs={"application_name": "checkout"})
@@ -23,22 +28,55 @@ at import.
     ...
     follower.stop(); pool.close()
 """
+import logging
+
 import psycopg_pool
+import psycopg_pool.pool
+import psycopg_pool.pool_async
 
 from .follower import AsyncFollower, Follower
 from .rule import Sizing
 
-for _cls, _attrs in ((psycopg_pool.ConnectionPool, ("_add_to_pool", "resize")),
-                     (psycopg_pool.AsyncConnectionPool, ("_add_to_pool", "resize"))):
-    for _attr in _attrs:
+logger = logging.getLogger("pgpool_stats_follow")
+
+# Everything of psycopg_pool 3.1 the pools below rely on: its methods they
+# override or call, and (on an open pool, checked in _check_internals) the
+# state they read and change.
+_METHODS = ("_add_to_pool", "_return_connection", "resize", "_check_size", "run_task")
+_STATE = ("_lock", "_pool", "_nconns", "_nconns_min", "_min_size", "_max_size", "_closed")
+for _cls in (psycopg_pool.ConnectionPool, psycopg_pool.AsyncConnectionPool):
+    for _attr in _METHODS:
         if not hasattr(_cls, _attr):
             raise ImportError("psycopg_pool %s has no %s.%s: pgpool_stats_follow supports psycopg_pool 3.1"
                               % (getattr(psycopg_pool, "__version__", "?"), _cls.__name__, _attr))
+for _mod in (psycopg_pool.pool, psycopg_pool.pool_async):
+    if not hasattr(_mod, "AddConnection"):
+        raise ImportError("psycopg_pool %s has no %s.AddConnection: pgpool_stats_follow supports "
+                          "psycopg_pool 3.1" % (getattr(psycopg_pool, "__version__", "?"), _mod.__name__))
+# The state is set in __init__: read it on a pool that is never opened.
+_probe = psycopg_pool.ConnectionPool("", open=False) if "open" in \
+    psycopg_pool.ConnectionPool.__init__.__code__.co_varnames else None
+if _probe is not None:
+    _lacking = [a for a in _STATE if not hasattr(_probe, a)]
+    if _lacking:
+        raise ImportError("psycopg_pool %s lacks %s: pgpool_stats_follow supports psycopg_pool 3.1"
+                          % (getattr(psycopg_pool, "__version__", "?"), ", ".join(_lacking)))
+del _probe
 
 
 class FollowingConnectionPool(psycopg_pool.ConnectionPool):
     def resize(self, min_size, max_size=None):
-        super().resize(min_size, max_size)
+        # psycopg_pool's resize() opens (new min_size - old min_size)
+        # connections even when the pool already holds that many or more
+        # than max_size: open only what is missing up to min_size.
+        min_size, max_size = self._check_size(min_size, max_size)
+        with self._lock:
+            self._min_size, self._max_size = min_size, max_size
+            ngrow = max(0, min(min_size, max_size) - self._nconns)
+            self._nconns += ngrow
+        logger.debug("resizing %r to min_size=%s max_size=%s", self.name, min_size, max_size)
+        for _ in range(ngrow):
+            self.run_task(psycopg_pool.pool.AddConnection(self))
         self.trim()
 
     def trim(self):
@@ -52,12 +90,26 @@ class FollowingConnectionPool(psycopg_pool.ConnectionPool):
         for conn in surplus:
             conn.close()
 
-    def _add_to_pool(self, conn):
+    def _surplus(self):
+        """True (and counted out) when a returned connection is one too many."""
         with self._lock:
             surplus = not self._closed and self._nconns > self._max_size
             if surplus:
                 self._nconns -= 1
-        if surplus:
+        return surplus
+
+    def _return_connection(self, conn):
+        # While over its size, a returned connection closes without a
+        # replacement, an expired or broken one too (psycopg_pool would open
+        # a new one for it).
+        if self._surplus():
+            conn._pool = None
+            conn.close()
+            return
+        super()._return_connection(conn)
+
+    def _add_to_pool(self, conn):
+        if self._surplus():
             conn._pool = None
             conn.close()
             return
@@ -66,7 +118,14 @@ class FollowingConnectionPool(psycopg_pool.ConnectionPool):
 
 class AsyncFollowingConnectionPool(psycopg_pool.AsyncConnectionPool):
     async def resize(self, min_size, max_size=None):
-        await super().resize(min_size, max_size)
+        min_size, max_size = self._check_size(min_size, max_size)
+        async with self._lock:
+            self._min_size, self._max_size = min_size, max_size
+            ngrow = max(0, min(min_size, max_size) - self._nconns)
+            self._nconns += ngrow
+        logger.debug("resizing %r to min_size=%s max_size=%s", self.name, min_size, max_size)
+        for _ in range(ngrow):
+            self.run_task(psycopg_pool.pool_async.AddConnection(self))
         await self.trim()
 
     async def trim(self):
@@ -80,12 +139,22 @@ class AsyncFollowingConnectionPool(psycopg_pool.AsyncConnectionPool):
         for conn in surplus:
             await conn.close()
 
-    async def _add_to_pool(self, conn):
+    async def _surplus(self):
         async with self._lock:
             surplus = not self._closed and self._nconns > self._max_size
             if surplus:
                 self._nconns -= 1
-        if surplus:
+        return surplus
+
+    async def _return_connection(self, conn):
+        if await self._surplus():
+            conn._pool = None
+            await conn.close()
+            return
+        await super()._return_connection(conn)
+
+    async def _add_to_pool(self, conn):
+        if await self._surplus():
             conn._pool = None
             await conn.close()
             return

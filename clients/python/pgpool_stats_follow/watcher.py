@@ -10,6 +10,9 @@ while away). On a hot standby, which cannot LISTEN, it only polls on the timer.
 Each reading goes to on_config(application_name, config), config being the
 decoded JSON or None when the server has nothing on the application (never
 seen: pool_config's 42704). A failed reading is logged and changes nothing.
+Its connection has a connect_timeout, TCP keepalives, a tcp_user_timeout
+and a statement_timeout (10 s) for its readings, so a dead peer or a stuck
+reading ends in a reconnection instead of a follower that hangs.
 """
 import json
 import logging
@@ -20,6 +23,7 @@ import time
 
 import psycopg2
 import psycopg2.errors
+import psycopg2.extensions
 
 CHANNEL = "pgpool_stats_budget"
 logger = logging.getLogger("pgpool_stats_follow")
@@ -27,7 +31,7 @@ logger = logging.getLogger("pgpool_stats_follow")
 
 class Watcher:
     def __init__(self, dsn, applications, on_config, *, instances=None, interval=30.0,
-                 retry_interval=1.0, connect_kwargs=None):
+                 retry_interval=1.0, connect_kwargs=None, statement_timeout="10s"):
         if interval <= 0:
             raise ValueError("interval must be positive, not %r" % (interval,))
         self.dsn = dsn
@@ -36,7 +40,16 @@ class Watcher:
         self.instances = instances
         self.interval = interval
         self.retry_interval = retry_interval
-        self.connect_kwargs = dict({"application_name": "pgpool_stats_follow"}, **(connect_kwargs or {}))
+        # Its own connection must not hang on a dead peer or a stuck
+        # reading: a bounded connect, keepalives, a TCP user timeout, and a
+        # statement_timeout for its readings (set after login). Any of them
+        # given in connect_kwargs wins.
+        defaults = {"application_name": "pgpool_stats_follow", "connect_timeout": 10, "keepalives": 1,
+                    "keepalives_idle": 30, "keepalives_interval": 10, "keepalives_count": 3}
+        if psycopg2.extensions.libpq_version() >= 120000:
+            defaults["tcp_user_timeout"] = 60000
+        self.connect_kwargs = dict(defaults, **(connect_kwargs or {}))
+        self.statement_timeout = statement_timeout
         self.standby = None         # known after the first connection
         self.readings = 0           # pool_config readings done
         self.announcements = 0      # announcements heard for our applications
@@ -65,6 +78,10 @@ class Watcher:
             try:
                 conn = psycopg2.connect(self.dsn, **self.connect_kwargs)
                 conn.autocommit = True
+                if self.statement_timeout is not None:
+                    with conn.cursor() as cur:
+                        cur.execute("SELECT pg_catalog.set_config('statement_timeout', %s, false)",
+                                    (str(self.statement_timeout),))
                 self._serve(conn)
             except Exception as e:  # the connection failed or broke: never give up following
                 logger.warning("pgpool_stats_follow: %s; retrying in %.1f s",

@@ -15,7 +15,8 @@ this measures, from the commit:
   ledger_within_after  when pgpool_stats.applications counted no more than the
                   budget for the application (steps that set a budget),
 and then, for --hold seconds, samples the pool and the ledger: the most each
-held. Every error the workload saw is kept with its SQLSTATE and when it
+held (after a raised budget, on until the pool reached its new size, up to
+--deadline from the commit). Every error the workload saw is kept with its SQLSTATE and when it
 happened (relative to the last step, and whether that step had settled).
 Prints one JSON object.
 
@@ -382,6 +383,7 @@ def main():
     time.sleep(a.warmup)
     result["start"]["size"] = lib.size()
     steps = []
+    prev_budget = a.budget
     for index, step in enumerate(a.steps.split(",")):
         changes_before = len(follower.changes)
         with workload.lock:
@@ -430,6 +432,16 @@ def main():
             sizes.append(lib.size())
             ledgers.append(ledger()[0])
             time.sleep(0.05)
+        # A raised budget: growth needs the load to reach the new size, which
+        # on a busy machine may take longer than --hold; wait for it up to
+        # the step's deadline, sampling on.
+        if budget is not None and prev_budget is not None and budget > prev_budget:
+            grown = min(lib.max_size(), a.workers)
+            while max(sizes) < grown and time.monotonic() < deadline:
+                sizes.append(lib.size())
+                ledgers.append(ledger()[0])
+                time.sleep(0.05)
+        prev_budget = budget
         r.update(pool_max=max(sizes), ledger_max=max(ledgers), ledger_samples=len(ledgers),
                  rejected=ledger()[2] - rejected_before,
                  replacements=getattr(getattr(lib, "pool", None), "replacements", None))

@@ -16,6 +16,7 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use PgpoolStatsTest;
 use FollowTest;
+use JSON::PP;
 
 my $root = $ENV{PGPOOL_STATS_ROOT};
 my ($out, $err) = run_command(['/usr/bin/python3', '-m', 'unittest', 'discover', '-s',
@@ -24,6 +25,19 @@ like($err, qr/\nOK\b/, 'the rule\'s unit tests pass') or diag $err;
 
 my $node = pgpool_node('follow_psycopg', "max_connections = 60\n", allows_streaming => 1);
 $node->safe_psql('postgres', 'CREATE ROLE app LOGIN');
+
+# FollowingConnectionPool opens nothing while it is over its size: neither
+# when resize() raises min_size nor to replace an expired connection.
+{
+    my ($o, $e) = run_command(['/usr/bin/python3', "$root/clients/python/tests/psycopg_overflow.py",
+        'host=' . $node->host . ' port=' . $node->port . ' dbname=postgres user=app']);
+    my $r = eval { JSON::PP::decode_json((split /\n/, $o)[-1] // '') } or die "psycopg_overflow.py: $e $o";
+    is($r->{grow_min}{opened}, 0, 'psycopg_pool: resized to 3..3 while holding 4, it opened none');
+    is($r->{grow_min}{pool_size}, 3, '... and holds 3 once they are back');
+    is($r->{expired}{opened}, 1,
+        'psycopg_pool: 4 expired connections back into a pool of 1: only the one within the size is replaced');
+    is($r->{expired}{pool_size}, 1, '... and it holds 1');
+}
 
 for my $library (qw(psycopg_pool psycopg_pool_async)) {
     follow_checks(follow_under_load($node, $library, '--app', "shop-$library", '--budget', 12,

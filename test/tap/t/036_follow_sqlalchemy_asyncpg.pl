@@ -15,6 +15,7 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use PgpoolStatsTest;
 use FollowTest;
+use JSON::PP;
 
 my $node = pgpool_node('follow_sqlalchemy_asyncpg', "max_connections = 60\n");
 $node->safe_psql('postgres', 'CREATE ROLE app LOGIN');
@@ -27,6 +28,21 @@ my ($down, $up, $drop) = follow_checks(follow_under_load($node, 'asyncpg', '--ap
 # asyncpg's pool cannot be resized: each change replaced it (and the first
 # size, at start).
 is($drop->{replacements}, 4, 'asyncpg: four sizes, four replacement pools');
+
+# asyncpg: a long checkout in flight when the pool shrinks 4 -> 2 holds one of
+# the retired pool's connections; its 3 idle ones close at once, so another
+# acquisition gets a connection without waiting for the long one.
+{
+    my ($o, $e) = run_command(['/usr/bin/python3', "$ENV{PGPOOL_STATS_ROOT}/clients/python/tests/asyncpg_retire.py",
+        $node->host, $node->port]);
+    my $r = eval { JSON::PP::decode_json((split /\n/, $o)[-1] // '') } or die "asyncpg_retire.py: $e $o";
+    is($r->{size_before}, 4, 'asyncpg: the pool held its 4 connections before shrinking');
+    ok(defined $r->{acquired_after},
+        sprintf('asyncpg: shrunk to 2 under a long checkout, an acquisition was served (%.3f s)',
+            $r->{acquired_after} // -1));
+    ok(!$r->{long_checkout_done}, '... while the long checkout was still out');
+    cmp_ok($r->{size_while_held} // 99, '<=', 2, "... within the new size ($r->{size_while_held})");
+}
 
 # A long checkout in flight when the budget shrinks: the follower never takes
 # it away; the pool is within its share once it is given back.

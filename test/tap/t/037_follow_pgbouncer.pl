@@ -53,10 +53,25 @@ like($stderr, qr/cannot follow application 'shop api' through PgBouncer: PgBounc
     '... saying why');
 
 $node->safe_psql('postgres', q{SELECT pgpool_stats.set_budget('shop-cli', 8)});
-my ($in, $out, $err) = ('', '', '');
-my $h = IPC::Run::start([@cli, '--app', 'shop-cli'], '<', \$in, '>', \$out, '2>', \$err,
+# A client of shop-bouncer, whose entry the file holds, in a session while a
+# new follower of shop-cli and shop-bouncer starts: it reads shop-cli first,
+# and its first file must keep shop-bouncer's entry (else PgBouncer removes
+# the entry on RELOAD and closes the client).
+append_to_file($include, "stale-entry = dbname=postgres pool_size=3\n");
+my ($cin, $cout, $cerr) = ('', '', '');
+my $client = IPC::Run::start(['psql', '-X', '-A', '-t', '-h', '127.0.0.1', '-p', $port, '-U', 'postgres',
+    'shop-bouncer'], '<', \$cin, '>', \$cout, '2>', \$cerr,
     IPC::Run::timeout($PostgreSQL::Test::Utils::timeout_default));
+$cin .= "SELECT 'before';\n";
+$client->pump until $cout =~ /before/;
+my ($in, $out, $err) = ('', '', '');
+my $h = IPC::Run::start([@cli, '--app', 'shop-cli', '--app', 'shop-bouncer'], '<', \$in, '>', \$out,
+    '2>', \$err, IPC::Run::timeout($PostgreSQL::Test::Utils::timeout_default));
 $h->pump until $out =~ /following/;
+$cin .= "SELECT 'after';\n\\q\n";
+$client->finish;
+like($cout, qr/after/, 'a client of a followed entry the file held keeps its session while a follower starts')
+    or diag $cerr;
 sub pool_size_of {
     my ($entry) = @_;
     my ($head, @rows) = split /\n/,
@@ -75,7 +90,7 @@ my $took = time - $start;
 is(pool_size_of('shop-cli'), '1', sprintf('... and at 1 for a budget of 2, %.3f s after the change', $took));
 cmp_ok($took, '<', 2, '... within 2 s');
 my @entries = slurp_file($include) =~ /^(\S+) = /mg;
-is("@entries", 'shop-cli', 'the file is the follower\'s own: the entries of what it follows');
+is("@entries", 'shop-bouncer shop-cli', 'the file is the follower\'s own: the entries of what it follows');
 $h->signal('TERM');
 $h->finish;
 is($h->full_result(0), 0, 'SIGTERM: it stops cleanly (exit status 0)');

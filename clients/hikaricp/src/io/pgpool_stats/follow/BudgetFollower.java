@@ -206,6 +206,13 @@ public final class BudgetFollower implements AutoCloseable {
         // the application it follows.
         p.setProperty("ApplicationName", settings.followerName);
         p.setProperty("assumeMinServerVersion", "9.0");
+        // Its own connection must not hang on a dead peer: bounded connect,
+        // keepalives, and a socket timeout well above its longest wait for
+        // an announcement (SLICE_MS) and its readings. Settings of the
+        // pool's own win.
+        p.putIfAbsent("connectTimeout", "10");
+        p.putIfAbsent("tcpKeepAlive", "true");
+        p.putIfAbsent("socketTimeout", "30");
         this.connectProperties = p;
         this.reconnectDelayMs = settings.reconnectDelayMs;
         this.thread = new Thread(this::run, "pgpool_stats follower " + settings.applicationName);
@@ -284,7 +291,7 @@ public final class BudgetFollower implements AutoCloseable {
                 }
                 boolean over = retireOne();
                 long untilPoll = TimeUnit.NANOSECONDS.toMillis(nextPoll - System.nanoTime());
-                long wait = over ? 1 : Math.max(1, Math.min(SLICE_MS, untilPoll));
+                long wait = over ? 5 : Math.max(1, Math.min(SLICE_MS, untilPoll));
                 if (awaitAnnouncement(wait)) {
                     follow();
                 }
@@ -386,6 +393,9 @@ public final class BudgetFollower implements AutoCloseable {
             rs.next();
             inRecovery = rs.getBoolean(1);
         }
+        // LISTEN before reading: a change committed between the reading and
+        // the LISTEN would go unheard until the next poll.
+        listenUnlessStandby(inRecovery);
         Map<?, ?> cfg = null;
         try (PreparedStatement st = connection.prepareStatement(
                  "SELECT pgpool_stats.pool_config(?, 'json', ?::int)")) {
@@ -403,7 +413,6 @@ public final class BudgetFollower implements AutoCloseable {
             // 42704: an application the server has never seen has no budget.
             if (!"42704".equals(e.getSQLState())) throw e;
         }
-        listenUnlessStandby(inRecovery);
         Integer share = null;
         boolean insufficient = true;
         int poolSize = 0;
@@ -447,14 +456,17 @@ public final class BudgetFollower implements AutoCloseable {
         lastTarget = max;
     }
 
-    // Retires one connection above the maximum, the next to be idle: borrowed
-    // (waiting at most RETIRE_WAIT_MS in line with the workload) and evicted,
-    // which closes it at once. Checked-out connections are never touched.
-    // True while the pool is still above its maximum.
+    // Retires one connection above the maximum, an idle one: borrowed and
+    // evicted, which closes it at once. Checked-out connections are never
+    // touched. It borrows only when the pool has an idle connection: a
+    // borrow that waits and times out would count in HikariCP's
+    // connection-timeout metric as if the workload had. True while the
+    // pool is still above its maximum.
     private boolean retireOne() {
         HikariPoolMXBean mx = pool.getHikariPoolMXBean();
         if (!(mx instanceof HikariPool) || pool.isClosed()) return false;
         if (mx.getTotalConnections() <= config.getMaximumPoolSize()) return false;
+        if (mx.getIdleConnections() <= 0) return true;
         try {
             Connection c = ((HikariPool) mx).getConnection(RETIRE_WAIT_MS);
             // Evicting a borrowed connection closes it now; it is not
