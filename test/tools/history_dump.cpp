@@ -33,7 +33,8 @@ int main(int argc, char** argv) {
     std::vector<char> ledger_memory(Ledger::bytes_needed(kApps) + 64);
     std::vector<char> history_memory(History::bytes_needed(rows, kApps + 1) + 64);
     auto aligned = [](std::vector<char>& v) {
-        return reinterpret_cast<void*>((reinterpret_cast<uintptr_t>(v.data()) + 63) & ~uintptr_t{63});
+        return reinterpret_cast<void*>((reinterpret_cast<uintptr_t>(v.data()) + 63) &
+                                       ~uintptr_t{63});
     };
     // The hours end on an hour boundary a minute or more before now.
     const int64_t end = (now - kMinute) / kHour * kHour;
