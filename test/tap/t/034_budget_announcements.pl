@@ -34,12 +34,14 @@ sub step {
     $node->safe_psql('postgres', $sql);
     my $mark = 'mark' . ++$steps;
     $node->safe_psql('postgres', "NOTIFY step, '$mark'");
-    $listener->pump until $out =~ /"payload": "$mark"/;
+    # Until the mark's whole line has arrived, its newline included: the next
+    # step then starts at a line's beginning.
+    $listener->pump until $out =~ /"payload": "$mark"[^\n]*\n/;
     my @lines = split /\n/, substr($out, $read);
     $read = length $out;
     my @announced;
     for my $line (@lines) {
-        next if $line eq 'ready';
+        next if $line eq '' || $line eq 'ready';
         my $n = decode_json($line);
         last if $n->{channel} eq 'step';
         my $payload = decode_json($n->{payload});
