@@ -132,13 +132,29 @@ run_tap() {
         ${PGPOOL_STATS_SOAK_SECONDS:+PGPOOL_STATS_SOAK_SECONDS=$PGPOOL_STATS_SOAK_SECONDS} \
         ${PGPOOL_STATS_FUZZ_SECONDS:+PGPOOL_STATS_FUZZ_SECONDS=$PGPOOL_STATS_FUZZ_SECONDS} \
         ${PGPOOL_STATS_FUZZ_SEED:+PGPOOL_STATS_FUZZ_SEED=$PGPOOL_STATS_FUZZ_SEED} \
-        prove -I "$PGXS_DIR/src/test/perl" -I test/tap/lib ${PROVE_FLAGS:-} ${TAP_FILES:-test/tap/t/*.pl}
-    local rc=$?
+        prove -I "$PGXS_DIR/src/test/perl" -I test/tap/lib ${PROVE_FLAGS:-} ${TAP_FILES:-test/tap/t/*.pl} \
+        2>&1 | tee "$scratch/${TAP_OUT:-tap}.prove"
+    local rc=${PIPESTATUS[0]}
     if ((rc != 0)); then
-        for log in "$out"/tmp_check/log/*.log; do
+        # The logs of the failed files (their nodes' and regress_log_*), or
+        # all of them when prove did not get as far as naming any.
+        local failed
+        failed=$(sed -n '/^Test Summary Report/,$p' "$scratch/${TAP_OUT:-tap}.prove" |
+            grep -oE '[0-9]{3}_[A-Za-z0-9_]+\.pl' | sed 's/\.pl$//' | sort -u)
+        for log in "$out"/tmp_check/log/*; do
             [[ -f $log ]] || continue
+            local name=${log##*/} keep=${failed:+0}
+            for f in $failed; do
+                [[ $name == "$f"* || $name == "regress_log_$f" ]] && keep=1
+            done
+            ((${keep:-1})) || continue
             echo "---- $log (tail) ----"; tail -n 40 "$log"
         done
+        # Again after the logs, so that a tail of CI's output still names
+        # the failed files and their failed checks.
+        echo "---- what failed (prove) ----"
+        grep -E '^#   (Failed test|at )|Dubious|Failed [0-9]+/' "$scratch/${TAP_OUT:-tap}.prove"
+        sed -n '/^Test Summary Report/,$p' "$scratch/${TAP_OUT:-tap}.prove"
     fi
     return $rc
 }
