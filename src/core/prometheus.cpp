@@ -20,22 +20,27 @@ struct Series {
     double connects_per_second;
 };
 
-void add_to(Series& s, const ApplicationEntry& e, const Census& c, int64_t now) {
+// The gauges: what is true now, so summing whoever is outside the top
+// applications at this scrape is right.
+void add_gauges(Series& s, const ApplicationEntry& e, const Census& c, int64_t now) {
     s.connections += e.connections;
     s.peak_connections += e.peak_connections;
     // As the view: the sampler's peak, or what is active now if more.
     s.peak_active += std::max<int64_t>(e.peak_active, c.active);
     s.admission_waiting += e.admission_waiting;
-    s.admitted += e.admitted;
-    s.rejected += e.rejected;
-    s.would_reject += e.would_reject;
-    s.reaped += e.reaped;
     s.connects_per_second += connects_per_second(e, now);
     s.census.active += c.active;
     s.census.idle += c.idle;
     s.census.idle_in_transaction += c.idle_in_transaction;
     s.census.waiting += c.waiting;
     s.census.instances += c.instances;
+}
+
+void add_counters(Series& s, const ApplicationEntry& e) {
+    s.admitted += e.admitted;
+    s.rejected += e.rejected;
+    s.would_reject += e.would_reject;
+    s.reaped += e.reaped;
 }
 
 class Writer {
@@ -104,7 +109,11 @@ void escape_label_value(const char* value, char* out, size_t out_size) noexcept 
 
 size_t render_metrics(const MetricsInput& in, char* out, size_t out_size) {
     // The applications with the most connections (then the most logins) get
-    // their own series; "(other)" gets the rest.
+    // their own series; "(other)" gets the rest's gauges. Its counters are
+    // the ledger's overflow row's alone: who is outside the top changes from
+    // one scrape to the next, and a sum of their counters would go back
+    // (a reset to Prometheus) and jump forward, firing increase() alerts for
+    // nothing.
     std::vector<int32_t> order;
     for (int32_t k = 0; k < in.n; ++k)
         if (std::strcmp(in.entries[k].name, kOtherName) != 0) order.push_back(k);
@@ -127,16 +136,18 @@ size_t render_metrics(const MetricsInput& in, char* out, size_t out_size) {
             escape_label_value(e.name, escaped, sizeof escaped);
             s.label = escaped;
             s.entry = &e;
-            add_to(s, e, c, in.now);
+            add_gauges(s, e, c, in.now);
+            add_counters(s, e);
             series.push_back(s);
         } else {
-            add_to(other, e, c, in.now);
+            add_gauges(other, e, c, in.now);
             other_used = true;
         }
     }
     for (int32_t k = 0; k < in.n; ++k)
         if (std::strcmp(in.entries[k].name, kOtherName) == 0) {
-            add_to(other, in.entries[k], in.census[k], in.now);
+            add_gauges(other, in.entries[k], in.census[k], in.now);
+            add_counters(other, in.entries[k]);
             other_used = true;
         }
     if (other_used) series.push_back(other);

@@ -94,6 +94,48 @@ TEST(Prometheus, CardinalityIsBoundedByTopApplicationsPlusOther) {
     EXPECT_EQ(text.find("application_name=\"app0\""), std::string::npos);
 }
 
+// Which applications fall outside the top 50 changes from one scrape to the
+// next; were their counters summed into "(other)", its counters would go
+// back (read by Prometheus as a reset, so increase() counts everything
+// again) and jump forward, and the alerts on them would fire for nothing.
+// "(other)"'s counters are the ledger's overflow row's alone: monotone.
+TEST(Prometheus, OtherCountersStayMonotoneWhenTheTopApplicationsChange) {
+    auto counter_of_other = [](const std::string& text, const char* family) {
+        const std::string key =
+            std::string("pgpool_stats_") + family + "{application_name=\"(other)\"} ";
+        const size_t at = text.find(key);
+        EXPECT_NE(at, std::string::npos) << family;
+        return at == std::string::npos ? -1 : std::stoll(text.substr(at + key.size()));
+    };
+    std::vector<ApplicationEntry> entries;
+    for (int k = 0; k < kTopApplications; ++k)
+        entries.push_back(app(("app" + std::to_string(k)).c_str(), 10 + k, 1));
+    ApplicationEntry busy = app("busy", 1, 1000);
+    busy.rejected = 70;
+    busy.reaped = 3;
+    entries.push_back(busy);  // 51st by connections: outside the top 50
+    ApplicationEntry overflow = app(kOtherName, 2, 40);
+    overflow.rejected = 5;
+    entries.push_back(overflow);
+    std::vector<Census> census(entries.size());
+
+    const std::string before = render(entries, census);
+    EXPECT_EQ(before.find("application_name=\"busy\""), std::string::npos);
+    entries[kTopApplications].connections = 100;  // busy moves into the top 50
+    const std::string after = render(entries, census);
+    EXPECT_NE(after.find("pgpool_stats_rejected_total{application_name=\"busy\"} 70\n"),
+              std::string::npos);
+
+    for (const std::string* text : {&before, &after}) {
+        EXPECT_EQ(counter_of_other(*text, "admitted_total"), 40);
+        EXPECT_EQ(counter_of_other(*text, "rejected_total"), 5);
+        EXPECT_EQ(counter_of_other(*text, "reaped_total"), 0);
+    }
+    // Its gauges still sum whoever is outside the top 50 now.
+    EXPECT_EQ(counter_of_other(before, "connections"), 1 + 2);
+    EXPECT_EQ(counter_of_other(after, "connections"), 10 + 2);
+}
+
 TEST(Prometheus, ASmallBufferGetsACutTerminatedTextAndTheFullLength) {
     std::vector<ApplicationEntry> entries = {app("api", 1, 1)};
     std::vector<Census> census(1);
