@@ -8,13 +8,14 @@ use warnings;
 
 use Exporter 'import';
 use IPC::Run;
+use Time::HiRes ();
 use JSON::PP;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 
 our @EXPORT = qw(pgpool_node storm ledger_matches_activity ledger_row wait_until connections_sql
-    worker_memory_used start_pgbouncer stop_pgbouncer hold_sessions release_sessions);
+    worker_memory_used start_pgbouncer stop_pgbouncer hold_sessions release_sessions poll_until);
 
 my $root = $ENV{PGPOOL_STATS_ROOT} or die "PGPOOL_STATS_ROOT is not set (run tools/test.sh)";
 
@@ -46,7 +47,7 @@ sub storm {
     die "storm failed: $err $out" unless $summary;
     # The storm is over when its sessions are gone: closed backends exit
     # asynchronously, and the ledger rightly counts them until they have.
-    $node->poll_query_until('postgres', connections_sql($o{app}, '<=', $before))
+    poll_until($node, connections_sql($o{app}, '<=', $before))
         or die "sessions of the storm of $o{app} were not released";
     return $summary;
 }
@@ -189,15 +190,33 @@ sub hold_sessions {
 sub release_sessions {
     my ($node, $h, $user) = @_;
     $h->finish;    # closes the client's input: it closes its sessions
-    $node->poll_query_until('postgres',
-        "SELECT count(*) = 0 FROM pg_stat_activity WHERE usename = '$user'")
+    poll_until($node, "SELECT count(*) = 0 FROM pg_stat_activity WHERE usename = '$user'")
         or die 'the held sessions did not end';
 }
 
 # Polls SQL until it returns 't' (at most the test timeout).
 sub wait_until {
     my ($node, $sql, $label) = @_;
-    ok($node->poll_query_until('postgres', $sql), $label);
+    ok(poll_until($node, $sql), $label);
+}
+
+# Polls SQL on NODE's "postgres" until it returns 't' (true), for up to
+# timeout_default seconds; returns whether it did. As poll_query_until, but
+# the query goes on psql's command line, not its stdin: while the server
+# restarts psql exits at once, and writing to its closed stdin killed the
+# test with EPIPE (seen on 16 in 015_faults' crash restart).
+sub poll_until {
+    my ($node, $sql) = @_;
+    my $cmd = [$node->installed_command('psql'), '-XAtq', '-d', $node->connstr('postgres'), '-c', $sql];
+    my ($out, $err) = ('', '');
+    for (my $attempt = 0; $attempt < 10 * $PostgreSQL::Test::Utils::timeout_default; ++$attempt) {
+        ($out, $err) = ('', '');
+        IPC::Run::run($cmd, '<', '/dev/null', '>', \$out, '2>', \$err);
+        return 1 if $out =~ /^t\s*$/;
+        Time::HiRes::sleep(0.1);
+    }
+    diag("poll_until: $sql\nlast answer: $out\nlast error: $err");
+    return 0;
 }
 
 1;

@@ -87,7 +87,7 @@ my $pid = $node->safe_psql('postgres',
 kill 'KILL', $pid;
 $holders->kill_kill;
 $holders->finish;
-ok($node->poll_query_until('postgres', 'SELECT true'), 'the server is back after the crash');
+ok(poll_until($node, 'SELECT true'), 'the server is back after the crash');
 ok($node->log_contains(qr/terminating any other active server processes/), 'it was a crash restart');
 wait_until($node, q{SELECT max_connections = 50 FROM pgpool_stats.applications WHERE application_name = 'normal'},
     'budgets are loaded again after the crash');

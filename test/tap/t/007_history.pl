@@ -32,7 +32,7 @@ wait_until($node, q{SELECT sum(connections) = 5 FROM pgpool_stats.applications
 # Rate: over a measured window, one row per 100ms for an application with sessions.
 # The window opens once the sampler has seen the 3 sessions (its newest sample
 # of hist shows them), so that every sample inside it shows them too.
-$node->poll_query_until('postgres', q{SELECT connections = 3 FROM pgpool_stats.history
+poll_until($node, q{SELECT connections = 3 FROM pgpool_stats.history
                                       WHERE application_name = 'hist' AND resolution = 'sample'
                                       ORDER BY sample_time DESC LIMIT 1});
 my $t0 = $node->safe_psql('postgres', 'SELECT now()');
@@ -58,7 +58,7 @@ wait_until($node, q{SELECT coalesce(sum(rejected), 0) = 5 FROM pgpool_stats.hist
 # A roll-up per application per minute, with min/mean/max. The minute in
 # which the sessions connected has ticks without them (zeros); wait for a
 # minute spent wholly with 3 sessions.
-ok($node->poll_query_until('postgres', q{SELECT count(*) > 0 FROM pgpool_stats.history_minutes
+ok(poll_until($node, q{SELECT count(*) > 0 FROM pgpool_stats.history_minutes
                                          WHERE application_name = 'hist' AND connections_min = 3}),
     'a whole minute with 3 sessions was rolled up');
 is($node->safe_psql('postgres', q{

@@ -44,7 +44,7 @@ kill 'KILL', $node->safe_psql('postgres',
     q{SELECT pid FROM pg_stat_activity WHERE application_name = 'sleeper'});
 $sleeper->kill_kill;
 $sleeper->finish;
-ok($node->poll_query_until('postgres', 'SELECT true'), 'back after the crash');
+ok(poll_until($node, 'SELECT true'), 'back after the crash');
 wait_until($node, q{SELECT max_connections = 3 FROM pgpool_stats.applications WHERE application_name = 'kept'},
     'the budget is back');
 is(figures(), '0/0/0', 'after a crash the counters start empty');

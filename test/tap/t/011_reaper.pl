@@ -74,7 +74,7 @@ wait_until($node, q{SELECT count(*) = 1 FROM pg_stat_activity WHERE application_
 # Monitor mode: recorded once, not terminated. Wait for the record and for
 # samples of 'watched' at least 1.5 s after it: the reaper passes that follow
 # those samples must neither record it again nor terminate it.
-$node->poll_query_until('postgres', q{
+poll_until($node, q{
     SELECT (SELECT max(sample_time) FROM pgpool_stats.history
             WHERE application_name = 'watched' AND resolution = 'sample')
          > (SELECT min(reaped_at) FROM pgpool_stats.reaped WHERE application_name = 'watched') + interval '1.5 s'});

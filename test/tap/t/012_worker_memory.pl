@@ -13,7 +13,7 @@ use PgpoolStatsTest;
 
 my $node = pgpool_node('memory', "pgpool_stats.sample_interval = '10ms'\n");
 $node->safe_psql('postgres', q{SELECT pgpool_stats.set_budget('api', 5, idle_in_transaction_timeout => '1 hour')});
-$node->poll_query_until('postgres', q{SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'pgpool_stats'})
+poll_until($node, q{SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'pgpool_stats'})
     or die 'the pgpool_stats worker did not start';
 # Spans of time, not waits for an event: this test measures the worker's
 # memory across many of its loops (a sample and a reaper pass every 10 ms).

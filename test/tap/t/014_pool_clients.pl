@@ -72,7 +72,7 @@ cmp_ok($peak, '<=', $budget, "at most $peak connections, within its budget of $b
 my $follow = IPC::Run::start(['/usr/bin/python3', "$root/examples/sqlalchemy_pool/app.py",
     '--dsn', $dsn, '--name', 'shop-api', '--threads', 4, '--seconds', 12, '--query', 'SELECT pg_sleep(0.05)'],
     '>', \my $follow_out, '2>', \my $follow_err, IPC::Run::timeout(120));
-$node->poll_query_until('postgres', connections_sql('shop-api', '>=', 3))
+poll_until($node, connections_sql('shop-api', '>=', 3))
     or die 'the example did not start serving';
 $node->safe_psql('postgres', "SELECT pgpool_stats.set_budget('shop-api', 2)");
 # Checked while the example still serves (it serves 12 s): a count of 2 or
@@ -147,7 +147,7 @@ is($col{reserve_pool}, $max_overflow, 'pgbouncer runs max_overflow as its reserv
 is($col{max_connections}, $pool_size + $max_overflow, 'pgbouncer caps the database at the per-instance total');
 
 stop_pgbouncer($bouncer_dir);
-ok($node->poll_query_until('postgres', connections_sql('shop-api', '=', 0)),
+ok(poll_until($node, connections_sql('shop-api', '=', 0)),
     "PgBouncer's server connection was released when it stopped");
 ledger_matches_activity($node, 'after every client');
 $node->stop;

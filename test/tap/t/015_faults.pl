@@ -52,11 +52,9 @@ sub start_storm {
 my $worker = worker_pid();
 ok($worker > 0, "the worker runs (pid $worker)");
 kill 'TERM', $worker;
-ok($node->poll_query_until('postgres',
-    "SELECT count(*) = 0 FROM pg_stat_activity WHERE pid = $worker"), 'the worker is gone');
+ok(poll_until($node, "SELECT count(*) = 0 FROM pg_stat_activity WHERE pid = $worker"), 'the worker is gone');
 budget_holds('while the worker is away', 10);
-ok($node->poll_query_until('postgres',
-    "SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'pgpool_stats' AND pid <> $worker"),
+ok(poll_until($node, "SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'pgpool_stats' AND pid <> $worker"),
     'a new worker was started');
 $node->safe_psql('postgres', "SELECT pgpool_stats.set_budget('api', 7)");
 budget_holds('a budget change after the worker came back', 7);
@@ -66,8 +64,7 @@ budget_holds('a budget change after the worker came back', 7);
 # table and hold.
 $worker = worker_pid();
 kill 'KILL', $worker;
-ok($node->poll_query_until('postgres',
-    "SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'pgpool_stats' AND pid <> $worker"),
+ok(poll_until($node, "SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'pgpool_stats' AND pid <> $worker"),
     'the cluster and a new worker are back after the SIGKILL');
 ok($node->log_contains(qr/terminating any other active server processes/),
     'it was a crash restart (documented)');
@@ -86,7 +83,7 @@ for (1 .. 20) {
 }
 $h->finish;
 cmp_ok($killed, '>', 0, "$killed sessions terminated during the storm");
-ok($node->poll_query_until('postgres', connections_sql('victims', '=', 0)),
+ok(poll_until($node, connections_sql('victims', '=', 0)),
     'every terminated session was released');
 ledger_matches_activity($node, 'after the pg_terminate_backend storm');
 my $s = storm($node, app => 'victims', user => 'app', count => 80);
@@ -105,7 +102,7 @@ $node->append_conf('postgresql.conf',
     "pgpool_stats.exempt_superusers = on\npgpool_stats.reap = on\npgpool_stats.sample_interval = '100ms'\n");
 $node->reload;
 $h->finish;
-ok($node->poll_query_until('postgres', connections_sql('api', '=', 0)), 'the storm under reloads ended');
+ok(poll_until($node, connections_sql('api', '=', 0)), 'the storm under reloads ended');
 budget_holds('after GUC reloads mid-storm', 7);
 
 # 5. The budget changed again and again while storms log in.
@@ -117,7 +114,7 @@ for my $cap (20, 3, 15, 0, 12, 5) {
 $h->finish;
 my $mid = eval { JSON::PP::decode_json($$out) } // {};
 cmp_ok($mid->{admitted} // 99, '<=', 20, "the storm under changing budgets admitted $mid->{admitted}, never over the largest cap");
-ok($node->poll_query_until('postgres', connections_sql('api', '=', 0)), 'its sessions were released');
+ok(poll_until($node, connections_sql('api', '=', 0)), 'its sessions were released');
 budget_holds('after budget changes mid-storm', 5);
 
 ok(!$node->log_contains(qr/PANIC|TRAP|terminated by signal 11|terminated by signal 6/),

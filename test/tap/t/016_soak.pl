@@ -44,7 +44,7 @@ ok($seen->{'storm admitted'} > 0 && $seen->{'churn logins'} > 0 && $seen->{leaks
     . "$seen->{'terminate rounds'} terminate rounds in $seconds s");
 
 # No drift: once the load is gone, the ledger holds only what is really there.
-ok($node->poll_query_until('postgres', q{
+ok(poll_until($node, q{
     SELECT (SELECT connections FROM pgpool_stats.capacity) =
            (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend')}),
     'the ledger settles on the sessions that really exist');

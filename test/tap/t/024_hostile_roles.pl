@@ -99,8 +99,7 @@ $node->safe_psql('postgres', q{
     CREATE EXTENSION pgpool_stats;
     SELECT pgpool_stats.set_budget('real', 1);
 });
-$node->poll_query_until('postgres',
-    q{SELECT count(*) = 1 FROM pgpool_stats.applications WHERE application_name = 'real' AND max_connections = 1})
+poll_until($node, q{SELECT count(*) = 1 FROM pgpool_stats.applications WHERE application_name = 'real' AND max_connections = 1})
     or die 'budget not loaded';
 
 # --- After CREATE EXTENSION --------------------------------------------------
@@ -143,8 +142,7 @@ $node->connect_ok("$base application_name=victim user=mallory",
     'renamed schema: the planted budget is not enforced');
 my $holder = IPC::Run::start(['psql', '-X', '-d', "$base application_name=real", '-c',
     'SELECT pg_sleep(30)'], '>', \my $o, '2>', \my $e);
-$node->poll_query_until('postgres',
-    q{SELECT connections = 1 FROM pgpool_stats_moved.applications WHERE application_name = 'real'})
+poll_until($node, q{SELECT connections = 1 FROM pgpool_stats_moved.applications WHERE application_name = 'real'})
     or die 'the holder did not connect';
 $node->connect_fails("$base application_name=real user=mallory",
     'renamed schema: the DBA\'s budget is still enforced',

@@ -22,7 +22,7 @@ sub hold {
         IPC::Run::start(['psql', '-X', '-d', $connstr, '-c', 'SELECT pg_sleep(600)'],
             '>', \my $o, '2>', \my $e)
     } 1 .. $n;
-    $node->poll_query_until('postgres', connections_sql($app, '>=', $n))
+    poll_until($node, connections_sql($app, '>=', $n))
         or die "$n sessions of $app did not connect";
     return @h;
 }
@@ -67,7 +67,7 @@ for my $wave (1 .. 6) {
     push @waves, [IPC::Run::start(['/usr/bin/python3', "$root/test/clients/storm.py",
         '--host', $node->host, '--port', $node->port, '--user', 'app', '--app', 'api',
         '--count', 10], '>', \$out, '2>', \$err), \$out];
-    $node->poll_query_until('postgres', q{SELECT admission_waiting + rejected >= } . 10 * $wave
+    poll_until($node, q{SELECT admission_waiting + rejected >= } . 10 * $wave
         . q{ FROM pgpool_stats.applications WHERE application_name = 'api'})
         or diag("wave $wave: not every login reached admission");
 }
@@ -97,7 +97,7 @@ like($total{messages}, qr/It cannot wait for a slot: waiting would hold a proces
     'with a DETAIL saying why it could not wait');
 unlike(slurp_file($node->logfile), qr/sorry, too many clients already|remaining connection slots are reserved/,
     'PostgreSQL itself never ran out of process slots');
-$node->poll_query_until('postgres', connections_sql('api', '=', 0));
+poll_until($node, connections_sql('api', '=', 0));
 ledger_matches_activity($node, 'after the queue');
 $node->stop;
 
@@ -130,7 +130,7 @@ is($node->safe_psql('postgres',
     q{SELECT count(*) || ':' || sum(connections) FROM pgpool_stats.applications WHERE application_name = '(other)'}),
     '1:1', 'a client named (other) shares the one (other) row');
 release_all($node, ['X', '(other)', map { "busy$_" } 1 .. 14], @busy, @x, @o);
-$node->poll_query_until('postgres', connections_sql('X', '=', 0));
+poll_until($node, connections_sql('X', '=', 0));
 ledger_matches_activity($node, 'full table, all released');
 $node->stop;
 
@@ -144,7 +144,7 @@ $node->safe_psql('postgres', q{
 $node->append_conf('postgresql.conf', "max_connections = 50\n");
 $node->restart;
 # capacity 47, 80 reserved
-$node->poll_query_until('postgres', q{SELECT reserved_over_capacity = 33 FROM pgpool_stats.capacity})
+poll_until($node, q{SELECT reserved_over_capacity = 33 FROM pgpool_stats.capacity})
     or die 'capacity does not show the reservations beyond it';
 pass('capacity shows 33 reserved beyond capacity after the restart');
 $node->wait_for_log(qr/WARNING:  pgpool_stats: reservations exceed the server's capacity by 33/);
@@ -177,7 +177,7 @@ is($?, 0, 'pg_restore into max_connections = 40 succeeds');
 is($small->safe_psql('postgres',
     q{SELECT string_agg(application_name || ':' || coalesce(max_connections::text, '-') || '/' || reserved_connections, ',' ORDER BY application_name) FROM pgpool_stats.budget}),
     'a:60/50,b:40/30,c:5/0', 'every budget row is kept');
-$small->poll_query_until('postgres', q{SELECT reserved_over_capacity = 43 FROM pgpool_stats.capacity})
+poll_until($small, q{SELECT reserved_over_capacity = 43 FROM pgpool_stats.capacity})
     or die 'restored capacity not shown';
 pass('capacity shows the reservations beyond the smaller server');
 # The restoring session's own WARNING (the worker's says "pgpool_stats:").

@@ -24,8 +24,7 @@ is($node->safe_psql('postgres', q{SELECT extversion FROM pg_extension WHERE extn
     '1.0', 'version 1.0 installed from its script');
 is($node->safe_psql('postgres', q{SELECT count(*) FROM pgpool_stats.capacity}), '1',
     'the new library serves 1.0\'s capacity view');
-$node->poll_query_until('postgres',
-    q{SELECT max_connections = 0 FROM pgpool_stats.applications WHERE application_name = 'blocked'})
+poll_until($node, q{SELECT max_connections = 0 FROM pgpool_stats.applications WHERE application_name = 'blocked'})
     or die 'budgets not loaded';
 my $blocked = $node->connstr('postgres') . ' user=app application_name=blocked';
 $node->connect_fails($blocked, '1.0: a budget of 0 refuses', expected_stderr => qr/too many connections/);

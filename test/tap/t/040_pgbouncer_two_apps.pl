@@ -128,8 +128,7 @@ cmp_ok(admitted('billing') - $before{billing}, '<=', $cap,
 is(admitted('shop'), $before{shop}, '... none charged to shop');
 
 stop_pgbouncer($dir);
-ok($node->poll_query_until('postgres',
-        q{SELECT coalesce(sum(connections), 0) = 0 FROM pgpool_stats.applications
+ok(poll_until($node, q{SELECT coalesce(sum(connections), 0) = 0 FROM pgpool_stats.applications
           WHERE application_name IN ('shop', 'billing')}),
     "PgBouncer's server connections were released when it stopped");
 ledger_matches_activity($node, 'at the end');

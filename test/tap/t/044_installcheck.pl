@@ -20,8 +20,7 @@ $live->safe_psql('postgres', q{
     SELECT pgpool_stats.set_budget('blocked', 0);
     SELECT pgpool_stats.set_budget('batch', 0, mode => 'monitor');
 });
-$live->poll_query_until('postgres',
-    q{SELECT count(*) = 3 FROM pgpool_stats.applications WHERE max_connections IS NOT NULL})
+poll_until($live, q{SELECT count(*) = 3 FROM pgpool_stats.applications WHERE max_connections IS NOT NULL})
     or die 'budgets not loaded';
 my $connstr = $live->connstr('postgres') . ' user=app';
 $live->safe_psql('postgres', 'SELECT 1', connstr => "$connstr application_name=checkout") for 1 .. 3;
