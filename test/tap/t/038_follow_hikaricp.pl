@@ -8,40 +8,15 @@
 use strict;
 use warnings;
 
-use IPC::Run;
-use JSON::PP;
 use Time::HiRes qw(time sleep);
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use PgpoolStatsTest;
-
-my $root = $ENV{PGPOOL_STATS_ROOT};
-my @jars = map { "/usr/share/java/$_" } qw(HikariCP.jar postgresql.jar slf4j-api.jar slf4j-simple.jar);
-# A missing package fails this file only (not the whole run): one failing test.
-if (my @missing = grep { !-f $_ } @jars) {
-    fail("the Java packages are installed (tools/deps.sh installs them); missing: @missing");
-    done_testing();
-    exit;
-}
+use HikariTest;
 
 # The follower and the driver, built from the tree.
-my $build = PostgreSQL::Test::Utils::tempdir;
-my ($built, $build_out) = run_log_output(['bash', "$root/clients/hikaricp/build.sh", $build]);
-ok($built, 'clients/hikaricp/build.sh builds the follower') or diag $build_out;
-my $follower_jar = "$build/pgpool-stats-follow-hikaricp.jar";
-($built, $build_out) = run_log_output(['javac', '-Xlint:all', '-Xlint:-options', '-Werror', '--release', '8',
-    '-cp', join(':', $follower_jar, @jars), '-d', "$build/test",
-    "$root/clients/hikaricp/test/FollowDriver.java"]);
-ok($built, 'the test driver builds') or diag $build_out;
-my $classpath = join(':', $follower_jar, @jars, "$build/test");
-
-sub run_log_output {
-    my ($cmd) = @_;
-    my ($out, $err) = ('', '');
-    my $ok = IPC::Run::run($cmd, '>', \$out, '2>', \$err);
-    return ($ok, "$out$err");
-}
+my $classpath = hikari_classpath();
 
 # THE RULE, on its own (no server): share | insufficient | pool_size |
 # max_overflow | floor | ceiling | default -> maximum.
@@ -76,52 +51,28 @@ $node->safe_psql('postgres', q{
 # An application the server has never seen has no budget (pool_config()
 # says 42704): the pool takes the service's default, set before it opens.
 {
-    my ($i, $o, $e) = ("state\nstop\n", '', '');
-    IPC::Run::run(['java', '-cp', $classpath, 'FollowDriver',
-            'url=jdbc:postgresql://127.0.0.1:' . $node->port . '/postgres', 'user=app', 'app=newapp',
-            'follower_user=follower', 'workers=1', 'query_ms=1', 'think_ms=1', 'max=3', 'min_idle=0',
-            'default=7', 'floor=1', 'ceiling=20', 'poll_ms=60000'],
-        '<', \$i, '>', \$o, '2>', \$e, IPC::Run::timeout($PostgreSQL::Test::Utils::timeout_default));
-    my ($first) = split /\n/, $o;
-    my $state = eval { decode_json($first) } // {};
+    my $d = start_follow_driver($classpath, "${PostgreSQL::Test::Utils::tmp_check}/follow_newapp_java.log",
+        'url=jdbc:postgresql://127.0.0.1:' . $node->port . '/postgres', 'user=app', 'app=newapp',
+        'follower_user=follower', 'workers=1', 'query_ms=1', 'think_ms=1', 'max=3', 'min_idle=0',
+        'default=7', 'floor=1', 'ceiling=20', 'poll_ms=60000');
+    my $state = $d->send('state');
     is($state->{max}, 7, 'an application never seen: maximumPoolSize is the default (7), not the 3 it was built with')
-        or diag "$o$e";
+        or diag explain $state;
     is($state->{share}, undef, '... with no share');
+    $d->send('stop');
+    $d->finish;
 }
 
 # The service: a default of 10; floor = ceiling = default keeps the desired
 # size at 10 whatever the recommendation says as data accumulate, so the
 # budget's share alone decides here (the rule's other paths are checked
 # above). One instance, given: its share is the whole budget.
-my ($in, $out, $err) = ('', '', '');
-my $h = IPC::Run::start(['java', '-cp', $classpath,
-        "-Dorg.slf4j.simpleLogger.logFile=${PostgreSQL::Test::Utils::tmp_check}/follow_hikaricp_java.log",
-        'FollowDriver', 'url=jdbc:postgresql://127.0.0.1:' . $node->port . '/postgres',
-        'user=app', 'app=hikapp', 'follower_user=follower', 'workers=16', 'query_ms=10', 'think_ms=5',
-        'max=10', 'min_idle=10', 'default=10', 'floor=10', 'ceiling=10', 'instances=1', 'poll_ms=60000'],
-    '<', \$in, '>', \$out, '2>', \$err,
-    IPC::Run::timeout($PostgreSQL::Test::Utils::timeout_default * 3));
-
-sub driver {
-    my ($cmd) = @_;
-    $out = '';
-    $in .= "$cmd\n";
-    $h->pump until $out =~ /\n/;
-    return decode_json($out =~ s/\n.*//sr);
-}
-
-# Polls the driver's state until COND holds; returns the seconds it took
-# (from FROM, default now) and the state, or undef after LIMIT seconds.
-sub wait_state {
-    my ($cond, $limit, $from) = @_;
-    $from //= time;
-    while (1) {
-        my $s = driver('state');
-        return (time - $from, $s) if $s->{total} >= 0 && $cond->($s);
-        return (undef, $s) if time - $from > $limit;
-        sleep 0.02;
-    }
-}
+my $driver = start_follow_driver($classpath, "${PostgreSQL::Test::Utils::tmp_check}/follow_hikaricp_java.log",
+    'url=jdbc:postgresql://127.0.0.1:' . $node->port . '/postgres',
+    'user=app', 'app=hikapp', 'follower_user=follower', 'workers=16', 'query_ms=10', 'think_ms=5',
+    'max=10', 'min_idle=10', 'default=10', 'floor=10', 'ceiling=10', 'instances=1', 'poll_ms=60000');
+sub driver { $driver->send(@_) }
+sub wait_state { $driver->wait_state(@_) }
 
 sub set_budget {
     my ($sql) = @_;
@@ -226,7 +177,7 @@ no_refusal($s, 'after the budget was dropped');
 # 6. Stopped cleanly: the follower's connection and the pool's are closed.
 my $stop = driver('stop');
 ok($stop->{stopped}, 'the driver closes the follower and the pool');
-$h->finish;
+$driver->finish;
 wait_until($node, q{SELECT count(*) = 0 FROM pg_stat_activity
     WHERE application_name IN ('hikapp', 'pgpool_stats_follow')}, 'no session left behind');
 ledger_matches_activity($node, 'after the follower');

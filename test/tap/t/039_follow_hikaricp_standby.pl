@@ -5,35 +5,14 @@
 use strict;
 use warnings;
 
-use IPC::Run;
-use JSON::PP;
 use Time::HiRes qw(time sleep);
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use PgpoolStatsTest;
+use HikariTest;
 
-my $root = $ENV{PGPOOL_STATS_ROOT};
-my @jars = map { "/usr/share/java/$_" } qw(HikariCP.jar postgresql.jar slf4j-api.jar slf4j-simple.jar);
-# A missing package fails this file only (not the whole run): one failing test.
-if (my @missing = grep { !-f $_ } @jars) {
-    fail("the Java packages are installed (tools/deps.sh installs them); missing: @missing");
-    done_testing();
-    exit;
-}
-
-my $build = PostgreSQL::Test::Utils::tempdir;
-my $follower_jar = "$build/pgpool-stats-follow-hikaricp.jar";
-for my $cmd (['bash', "$root/clients/hikaricp/build.sh", $build],
-    ['javac', '--release', '8', '-Xlint:-options', '-cp', join(':', $follower_jar, @jars), '-d', "$build/test",
-        "$root/clients/hikaricp/test/FollowDriver.java"]) {
-    my ($o, $e) = ('', '');
-    next if IPC::Run::run($cmd, '>', \$o, '2>', \$e);
-    fail("@$cmd builds: $o$e");
-    done_testing();
-    exit;
-}
-my $classpath = join(':', $follower_jar, @jars, "$build/test");
+my $classpath = hikari_classpath();
 
 my $primary = pgpool_node('follow_primary', "listen_addresses = '127.0.0.1'\n", allows_streaming => 1);
 $primary->append_conf('pg_hba.conf', "host all all 127.0.0.1/32 trust\n");
@@ -55,32 +34,11 @@ wait_until($standby, q{SELECT max_connections = 6 FROM pgpool_stats.applications
 # so the share alone decides), instances observed by the server (one
 # address: the share is the budget), timer 1 s.
 my $java_log = "${PostgreSQL::Test::Utils::tmp_check}/follow_standby_java.log";
-my ($in, $out, $err) = ('', '', '');
-my $h = IPC::Run::start(['java', '-cp', $classpath, "-Dorg.slf4j.simpleLogger.logFile=$java_log",
-        'FollowDriver', 'url=jdbc:postgresql://127.0.0.1:' . $standby->port . '/postgres',
-        'user=app', 'app=roapp', 'follower_user=follower', 'workers=12', 'query_ms=10', 'think_ms=5',
-        'max=10', 'min_idle=10', 'default=10', 'floor=10', 'ceiling=10', 'poll_ms=1000'],
-    '<', \$in, '>', \$out, '2>', \$err,
-    IPC::Run::timeout($PostgreSQL::Test::Utils::timeout_default * 3));
-
-sub driver {
-    my ($cmd) = @_;
-    $out = '';
-    $in .= "$cmd\n";
-    $h->pump until $out =~ /\n/;
-    return decode_json($out =~ s/\n.*//sr);
-}
-
-sub wait_state {
-    my ($cond, $limit, $from) = @_;
-    $from //= time;
-    while (1) {
-        my $s = driver('state');
-        return (time - $from, $s) if $s->{total} >= 0 && $cond->($s);
-        return (undef, $s) if time - $from > $limit;
-        sleep 0.05;
-    }
-}
+my $driver = start_follow_driver($classpath, $java_log,
+    'url=jdbc:postgresql://127.0.0.1:' . $standby->port . '/postgres',
+    'user=app', 'app=roapp', 'follower_user=follower', 'workers=12', 'query_ms=10', 'think_ms=5',
+    'max=10', 'min_idle=10', 'default=10', 'floor=10', 'ceiling=10', 'poll_ms=1000');
+sub wait_state { $driver->wait_state(@_) }
 
 my ($took, $s) = wait_state(sub { $_[0]{connected} && $_[0]{total} == 6 }, 30);
 ok(defined $took, 'on the standby the pool starts at its share of the replicated budget (6)') or diag explain $s;
@@ -113,8 +71,8 @@ ok(defined $took, 'and follows a budget set on it');
 is($s->{refused}, 0, 'no 53300 throughout');
 is($s->{other_errors}, 0, 'no other error throughout') or diag $s->{last_error};
 
-driver('stop');
-$h->finish;
+$driver->send('stop');
+$driver->finish;
 my $log = -e $java_log ? slurp_file($java_log) : '';
 unlike($log, qr/WARN|ERROR/, 'the follower logged no warning (LISTEN was never tried in recovery)')
     or diag $log;
