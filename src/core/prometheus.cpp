@@ -108,17 +108,23 @@ void escape_label_value(const char* value, char* out, size_t out_size) noexcept 
 }
 
 size_t render_metrics(const MetricsInput& in, char* out, size_t out_size) {
-    // The applications with the most connections (then the most logins) get
-    // their own series; "(other)" gets the rest's gauges. Its counters are
-    // the ledger's overflow row's alone: who is outside the top changes from
-    // one scrape to the next, and a sum of their counters would go back
-    // (a reset to Prometheus) and jump forward, firing increase() alerts for
-    // nothing.
+    // The applications with a budget or a refusal, would-be refusal or reap
+    // since their reset come first (what the counter alerts are about, and a
+    // refused application may have few connections), then those with the
+    // most connections (then the most logins): the top get their own series;
+    // "(other)" gets the rest's gauges. Its counters are the ledger's
+    // overflow row's alone: who is outside the top changes from one scrape to
+    // the next, and a sum of their counters would go back (a reset to
+    // Prometheus) and jump forward, firing increase() alerts for nothing.
+    auto watched = [](const ApplicationEntry& e) {
+        return e.has_budget || e.rejected > 0 || e.would_reject > 0 || e.reaped > 0;
+    };
     std::vector<int32_t> order;
     for (int32_t k = 0; k < in.n; ++k)
         if (std::strcmp(in.entries[k].name, kOtherName) != 0) order.push_back(k);
     std::sort(order.begin(), order.end(), [&](int32_t a, int32_t b) {
         const ApplicationEntry &ea = in.entries[a], &eb = in.entries[b];
+        if (watched(ea) != watched(eb)) return watched(ea);
         if (ea.connections != eb.connections) return ea.connections > eb.connections;
         if (ea.admitted != eb.admitted) return ea.admitted > eb.admitted;
         return std::strcmp(ea.name, eb.name) < 0;

@@ -3,9 +3,10 @@
 // file for prometheus-postgres-exporter serves too.
 //
 // Pure core: the shell gathers plain data, this renders it. Label cardinality
-// is bounded: the kTopApplications applications with the most connections get
-// their own series; the rest, and the ledger's own "(other)", are summed into
-// application_name="(other)".
+// is bounded: kTopApplications applications get their own series (those with
+// a budget or counter events first, then by connections); application_name=
+// "(other)" sums the rest's gauges and carries the counters of the ledger's
+// own "(other)" row.
 #pragma once
 
 #include <cstddef>

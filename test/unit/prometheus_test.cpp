@@ -110,10 +110,7 @@ TEST(Prometheus, OtherCountersStayMonotoneWhenTheTopApplicationsChange) {
     std::vector<ApplicationEntry> entries;
     for (int k = 0; k < kTopApplications; ++k)
         entries.push_back(app(("app" + std::to_string(k)).c_str(), 10 + k, 1));
-    ApplicationEntry busy = app("busy", 1, 1000);
-    busy.rejected = 70;
-    busy.reaped = 3;
-    entries.push_back(busy);  // 51st by connections: outside the top 50
+    entries.push_back(app("busy", 1, 1000));  // 51st by connections: outside the top 50
     ApplicationEntry overflow = app(kOtherName, 2, 40);
     overflow.rejected = 5;
     entries.push_back(overflow);
@@ -123,7 +120,7 @@ TEST(Prometheus, OtherCountersStayMonotoneWhenTheTopApplicationsChange) {
     EXPECT_EQ(before.find("application_name=\"busy\""), std::string::npos);
     entries[kTopApplications].connections = 100;  // busy moves into the top 50
     const std::string after = render(entries, census);
-    EXPECT_NE(after.find("pgpool_stats_rejected_total{application_name=\"busy\"} 70\n"),
+    EXPECT_NE(after.find("pgpool_stats_admitted_total{application_name=\"busy\"} 1000\n"),
               std::string::npos);
 
     for (const std::string* text : {&before, &after}) {
@@ -134,6 +131,34 @@ TEST(Prometheus, OtherCountersStayMonotoneWhenTheTopApplicationsChange) {
     // Its gauges still sum whoever is outside the top 50 now.
     EXPECT_EQ(counter_of_other(before, "connections"), 1 + 2);
     EXPECT_EQ(counter_of_other(after, "connections"), 10 + 2);
+}
+
+// The counter alerts are about applications with a budget (refusals,
+// would-be refusals, reaps), and a refused application often has few
+// connections: those rank first, so that they keep their series (and
+// their counters stay visible) however many busier applications connect.
+TEST(Prometheus, BudgetsAndCounterEventsRankBeforeConnections) {
+    std::vector<ApplicationEntry> entries;
+    for (int k = 0; k < kTopApplications + 10; ++k)
+        entries.push_back(app(("busy" + std::to_string(k)).c_str(), 100 + k, 1));
+    ApplicationEntry capped = app("capped", 0, 0);
+    capped.has_budget = true;
+    capped.budget.max_connections = 0;
+    capped.rejected = 12;
+    entries.push_back(capped);
+    ApplicationEntry reaped = app("reaped", 1, 5);  // its budget was dropped since
+    reaped.reaped = 2;
+    entries.push_back(reaped);
+    std::vector<Census> census(entries.size());
+    const std::string text = render(entries, census);
+    EXPECT_NE(text.find("pgpool_stats_rejected_total{application_name=\"capped\"} 12\n"),
+              std::string::npos);
+    EXPECT_NE(text.find("pgpool_stats_reaped_total{application_name=\"reaped\"} 2\n"),
+              std::string::npos);
+    // The rest of the top by connections; the least busy go to "(other)".
+    EXPECT_NE(text.find("application_name=\"busy59\""), std::string::npos);
+    EXPECT_EQ(text.find("application_name=\"busy11\""), std::string::npos);
+    EXPECT_NE(text.find("application_name=\"busy12\""), std::string::npos);
 }
 
 TEST(Prometheus, ASmallBufferGetsACutTerminatedTextAndTheFullLength) {
