@@ -138,13 +138,13 @@ run_tap() {
     if ((rc != 0)); then
         # The logs of the failed files (their nodes' and regress_log_*), or
         # all of them when prove did not get as far as naming any.
-        local failed
-        failed=$(sed -n '/^Test Summary Report/,$p' "$scratch/${TAP_OUT:-tap}.prove" |
+        local failed_files
+        failed_files=$(sed -n '/^Test Summary Report/,$p' "$scratch/${TAP_OUT:-tap}.prove" |
             grep -oE '[0-9]{3}_[A-Za-z0-9_]+\.pl' | sed 's/\.pl$//' | sort -u)
         for log in "$out"/tmp_check/log/*; do
             [[ -f $log ]] || continue
-            local name=${log##*/} keep=${failed:+0}
-            for f in $failed; do
+            local name=${log##*/} keep=${failed_files:+0}
+            for f in $failed_files; do
                 [[ $name == "$f"* || $name == "regress_log_$f" ]] && keep=1
             done
             ((${keep:-1})) || continue

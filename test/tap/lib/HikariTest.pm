@@ -38,13 +38,14 @@ sub hikari_classpath {
     }
     my $build = PostgreSQL::Test::Utils::tempdir;
     my $follower_jar = "$build/pgpool-stats-follow-hikaricp.jar";
-    my ($built, $out) = run_log_output(['bash', "$root/clients/hikaricp/build.sh", $build]);
-    ok($built, 'clients/hikaricp/build.sh builds the follower') or diag $out;
-    ($built, $out) = run_log_output(['javac', '-Xlint:all', '-Xlint:-options', '-Werror', '--release', '8',
-        '-cp', join(':', $follower_jar, @jars), '-d', "$build/test",
-        "$root/clients/hikaricp/test/FollowDriver.java"]) if $built;
-    ok($built, 'the test driver builds') or diag $out;
-    unless ($built) {
+    for my $step (['clients/hikaricp/build.sh builds the follower', 'bash', "$root/clients/hikaricp/build.sh", $build],
+        ['the test driver builds', 'javac', '-Xlint:all', '-Xlint:-options', '-Werror', '--release', '8',
+            '-cp', join(':', $follower_jar, @jars), '-d', "$build/test",
+            "$root/clients/hikaricp/test/FollowDriver.java"]) {
+        my ($label, @cmd) = @$step;
+        my ($built, $out) = run_log_output(\@cmd);
+        next if ok($built, $label);
+        diag $out;
         done_testing();
         exit;
     }

@@ -212,7 +212,7 @@ sub poll_until {
     for (my $attempt = 0; $attempt < 10 * $PostgreSQL::Test::Utils::timeout_default; ++$attempt) {
         ($out, $err) = ('', '');
         IPC::Run::run($cmd, '<', '/dev/null', '>', \$out, '2>', \$err);
-        return 1 if $out =~ /^t\s*$/;
+        return 1 if $out =~ /^t\s*$/ && $err eq '';
         Time::HiRes::sleep(0.1);
     }
     diag("poll_until: $sql\nlast answer: $out\nlast error: $err");

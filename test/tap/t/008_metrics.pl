@@ -1,5 +1,6 @@
 # metrics(): Prometheus text that promtool accepts, with escaped labels and
-# bounded cardinality (top 50 applications by connections, the rest "(other)"),
+# bounded cardinality (top 50 applications, budgets first, then by
+# connections; the rest's gauges as "(other)"),
 # in the vocabulary docs/metrics.md tables: every family there and no other,
 # of the type and with the labels it says.
 use strict;
@@ -69,6 +70,11 @@ for my $k (1 .. 60) {
 $text = check_with_promtool('62 applications');
 my $series = () = $text =~ /^pgpool_stats_connections\{/mg;
 is($series, 51, 'the top 50 applications and "(other)" for the gauges of the rest');
+# batch has a budget but never logged in: the least busy of all, it still
+# ranks first (budgets do), so the alerts on it keep a series.
+like($text, qr/^pgpool_stats_budget_reserved_connections\{application_name="batch",mode="monitor"\} 1$/m,
+    'a budget without a session keeps its series among 62 applications');
+like($text, qr/^pgpool_stats_rejected_total\{application_name="batch"\} 0$/m, '... and its counters');
 # Its counters are the ledger's overflow row's alone (none here): the rest
 # changes from scrape to scrape, and their sum would not be a counter.
 my ($other_admitted) = $text =~ /^pgpool_stats_admitted_total\{application_name="\(other\)"\} (\d+)$/m;

@@ -51,13 +51,14 @@ $node->safe_psql('postgres', q{
 # An application the server has never seen has no budget (pool_config()
 # says 42704): the pool takes the service's default, set before it opens.
 {
-    my $d = start_follow_driver($classpath, "${PostgreSQL::Test::Utils::tmp_check}/follow_newapp_java.log",
+    my $java_log = "${PostgreSQL::Test::Utils::tmp_check}/follow_newapp_java.log";
+    my $d = start_follow_driver($classpath, $java_log,
         'url=jdbc:postgresql://127.0.0.1:' . $node->port . '/postgres', 'user=app', 'app=newapp',
         'follower_user=follower', 'workers=1', 'query_ms=1', 'think_ms=1', 'max=3', 'min_idle=0',
         'default=7', 'floor=1', 'ceiling=20', 'poll_ms=60000');
     my $state = $d->send('state');
     is($state->{max}, 7, 'an application never seen: maximumPoolSize is the default (7), not the 3 it was built with')
-        or diag explain $state;
+        or diag explain($state), -e $java_log ? slurp_file($java_log) : '';
     is($state->{share}, undef, '... with no share');
     $d->send('stop');
     $d->finish;
