@@ -38,7 +38,7 @@ import asyncio
 
 import asyncpg
 
-from .follower import AsyncFollower
+from .follower import AsyncResizingFollower
 from .rule import Sizing
 
 # What of asyncpg's privates a retirement relies on (asyncpg 0.27): fail at
@@ -203,21 +203,12 @@ class FollowingPool:
         await asyncio.gather(self.pool.close(), *(p.close() for p in self.retiring))
 
 
-class PoolFollower(AsyncFollower):
-    def __init__(self, pool, application_name, dsn, sizing, **kwargs):
-        super().__init__(application_name, dsn, sizing, **kwargs)
-        self.pool = pool
-
-    async def apply_async(self, t):
-        await self.pool.resize(t.min_size, t.max_size)
-
-
 async def follow(pool, application_name, dsn, *, floor=1, ceiling=None, instances=None, interval=30.0,
                  connect_kwargs=None):
     """Starts following for an opened FollowingPool, from its event loop; the
     pool as opened is the service's own size. Returns the follower
     (await stop_async() before closing the pool)."""
     sizing = Sizing(pool.min_size, pool.max_size, floor=floor, ceiling=ceiling, instances=instances)
-    follower = PoolFollower(pool, application_name, dsn, sizing, interval=interval,
-                            connect_kwargs=connect_kwargs)
+    follower = AsyncResizingFollower(pool, application_name, dsn, sizing, interval=interval,
+                                     connect_kwargs=connect_kwargs)
     return await follower.start_async()

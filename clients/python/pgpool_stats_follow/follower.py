@@ -68,3 +68,25 @@ class AsyncFollower(Follower):
 
     async def apply_async(self, t):
         raise NotImplementedError
+
+
+class ResizingFollower(Follower):
+    """A follower of a pool with resize(min_size, max_size)."""
+
+    def __init__(self, pool, application_name, dsn, sizing, **kwargs):
+        super().__init__(application_name, dsn, sizing, **kwargs)
+        self.pool = pool
+
+    def apply(self, t):
+        self.pool.resize(t.min_size, t.max_size)
+
+
+class AsyncResizingFollower(AsyncFollower):
+    """A follower of an asyncio pool with a coroutine resize(min_size, max_size)."""
+
+    def __init__(self, pool, application_name, dsn, sizing, **kwargs):
+        super().__init__(application_name, dsn, sizing, **kwargs)
+        self.pool = pool
+
+    async def apply_async(self, t):
+        await self.pool.resize(t.min_size, t.max_size)

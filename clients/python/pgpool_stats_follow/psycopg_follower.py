@@ -34,7 +34,7 @@ import psycopg_pool
 import psycopg_pool.pool
 import psycopg_pool.pool_async
 
-from .follower import AsyncFollower, Follower
+from .follower import AsyncResizingFollower, ResizingFollower
 from .rule import Sizing
 
 logger = logging.getLogger("pgpool_stats_follow")
@@ -98,22 +98,23 @@ class FollowingConnectionPool(psycopg_pool.ConnectionPool):
                 self._nconns -= 1
         return surplus
 
-    def _return_connection(self, conn):
-        # While over its size, a returned connection closes without a
+    def _closed_as_surplus(self, conn):
+        # While over its size, a connection coming back closes without a
         # replacement, an expired or broken one too (psycopg_pool would open
         # a new one for it).
-        if self._surplus():
-            conn._pool = None
-            conn.close()
-            return
-        super()._return_connection(conn)
+        if not self._surplus():
+            return False
+        conn._pool = None
+        conn.close()
+        return True
+
+    def _return_connection(self, conn):
+        if not self._closed_as_surplus(conn):
+            super()._return_connection(conn)
 
     def _add_to_pool(self, conn):
-        if self._surplus():
-            conn._pool = None
-            conn.close()
-            return
-        super()._add_to_pool(conn)
+        if not self._closed_as_surplus(conn):
+            super()._add_to_pool(conn)
 
 
 class AsyncFollowingConnectionPool(psycopg_pool.AsyncConnectionPool):
@@ -146,42 +147,25 @@ class AsyncFollowingConnectionPool(psycopg_pool.AsyncConnectionPool):
                 self._nconns -= 1
         return surplus
 
+    async def _closed_as_surplus(self, conn):
+        if not await self._surplus():
+            return False
+        conn._pool = None
+        await conn.close()
+        return True
+
     async def _return_connection(self, conn):
-        if await self._surplus():
-            conn._pool = None
-            await conn.close()
-            return
-        await super()._return_connection(conn)
+        if not await self._closed_as_surplus(conn):
+            await super()._return_connection(conn)
 
     async def _add_to_pool(self, conn):
-        if await self._surplus():
-            conn._pool = None
-            await conn.close()
-            return
-        await super()._add_to_pool(conn)
+        if not await self._closed_as_surplus(conn):
+            await super()._add_to_pool(conn)
 
 
 def _sizing(pool, floor, ceiling, instances):
     # The pool as the service built it is its own size without a budget.
     return Sizing(pool.min_size, pool.max_size, floor=floor, ceiling=ceiling, instances=instances)
-
-
-class PoolFollower(Follower):
-    def __init__(self, pool, application_name, dsn, sizing, **kwargs):
-        super().__init__(application_name, dsn, sizing, **kwargs)
-        self.pool = pool
-
-    def apply(self, t):
-        self.pool.resize(t.min_size, t.max_size)
-
-
-class AsyncPoolFollower(AsyncFollower):
-    def __init__(self, pool, application_name, dsn, sizing, **kwargs):
-        super().__init__(application_name, dsn, sizing, **kwargs)
-        self.pool = pool
-
-    async def apply_async(self, t):
-        await self.pool.resize(t.min_size, t.max_size)
 
 
 def follow(pool, application_name, dsn, *, floor=1, ceiling=None, instances=None, interval=30.0,
@@ -191,8 +175,8 @@ def follow(pool, application_name, dsn, *, floor=1, ceiling=None, instances=None
     if not isinstance(pool, FollowingConnectionPool):
         raise TypeError("follow() needs a FollowingConnectionPool (a plain ConnectionPool keeps "
                         "connections beyond a smaller max_size for up to max_idle)")
-    return PoolFollower(pool, application_name, dsn, _sizing(pool, floor, ceiling, instances),
-                        interval=interval, connect_kwargs=connect_kwargs).start()
+    return ResizingFollower(pool, application_name, dsn, _sizing(pool, floor, ceiling, instances),
+                            interval=interval, connect_kwargs=connect_kwargs).start()
 
 
 async def follow_async(pool, application_name, dsn, *, floor=1, ceiling=None, instances=None,
@@ -200,6 +184,7 @@ async def follow_async(pool, application_name, dsn, *, floor=1, ceiling=None, in
     """The same for an AsyncFollowingConnectionPool, from its event loop."""
     if not isinstance(pool, AsyncFollowingConnectionPool):
         raise TypeError("follow_async() needs an AsyncFollowingConnectionPool")
-    follower = AsyncPoolFollower(pool, application_name, dsn, _sizing(pool, floor, ceiling, instances),
-                                 interval=interval, connect_kwargs=connect_kwargs)
+    follower = AsyncResizingFollower(pool, application_name, dsn,
+                                     _sizing(pool, floor, ceiling, instances),
+                                     interval=interval, connect_kwargs=connect_kwargs)
     return await follower.start_async()

@@ -101,7 +101,8 @@ class SyncPool:
 
 
 class AsyncPool:
-    """An event loop in its own thread; subclasses give coroutines."""
+    """An event loop in its own thread; subclasses give coroutines and their
+    library's follow()."""
     asynchronous = True
 
     def __init__(self):
@@ -133,6 +134,19 @@ class AsyncPool:
         async def join():
             await asyncio.wait(self.tasks, timeout=30)
         self.call(join)
+
+    def max_size(self):
+        return self.call(lambda: self.pool.max_size)
+
+    def follow(self, a, sizing):
+        follow = self.follow_function()
+        self.follower = self.call(lambda: follow(self.pool, a.app, a.budget_dsn, floor=sizing.floor,
+                                                 ceiling=sizing.ceiling, instances=sizing.instances,
+                                                 interval=a.interval))
+
+    def close(self):
+        self.call(self.follower.stop_async)
+        self.call(self.pool.close)
 
 
 class PsycopgPool(SyncPool):
@@ -181,18 +195,9 @@ class PsycopgPoolAsync(AsyncPool):
     def size(self):
         return self.call(lambda: self.pool.get_stats()["pool_size"])
 
-    def max_size(self):
-        return self.call(lambda: self.pool.max_size)
-
-    def follow(self, a, sizing):
+    def follow_function(self):
         from pgpool_stats_follow.psycopg_follower import follow_async
-        self.follower = self.call(lambda: follow_async(self.pool, a.app, a.budget_dsn, floor=sizing.floor,
-                                                       ceiling=sizing.ceiling, instances=sizing.instances,
-                                                       interval=a.interval))
-
-    def close(self):
-        self.call(self.follower.stop_async)
-        self.call(self.pool.close)
+        return follow_async
 
 
 class SqlAlchemyPool(SyncPool):
@@ -243,18 +248,9 @@ class AsyncpgPool(AsyncPool):
     def size(self):
         return self.call(self.pool.get_size)
 
-    def max_size(self):
-        return self.call(lambda: self.pool.max_size)
-
-    def follow(self, a, sizing):
+    def follow_function(self):
         from pgpool_stats_follow.asyncpg_follower import follow
-        self.follower = self.call(lambda: follow(self.pool, a.app, a.budget_dsn, floor=sizing.floor,
-                                                 ceiling=sizing.ceiling, instances=sizing.instances,
-                                                 interval=a.interval))
-
-    def close(self):
-        self.call(self.follower.stop_async)
-        self.call(self.pool.close)
+        return follow
 
 
 class PgBouncerPool(SyncPool):
