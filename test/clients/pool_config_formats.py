@@ -3,10 +3,16 @@
 'sqlalchemy' is evaluated as create_engine() keyword arguments and the text
 for 'psycopg_pool' as ConnectionPool() keyword arguments, exactly as a user
 would paste them; each builds its pool, opens a pooled connection and reports
-what the session runs with. Prints one JSON object keyed by client.
+what the session runs with. Prints one JSON object keyed by client, with the
+JSON form ("pool_config") read in the same statement as the texts.
+
+The recommendation moves with every sample, so the three forms are read in
+one statement, again until two readings in a row agree: the texts are then
+checked against the JSON of the same moment, not one read earlier.
 """
 import argparse
 import json
+import time
 
 import psycopg2
 import psycopg_pool
@@ -20,6 +26,20 @@ def keyword_arguments(text):
     return eval("dict(" + text + ")", {"__builtins__": {"dict": dict, "True": True}})
 
 
+def read_together(cursor, app, attempts=50):
+    """pool_config() as JSON and as both Python texts, from one moment."""
+    previous = None
+    for _ in range(attempts):
+        cursor.execute("SELECT pgpool_stats.pool_config(%s, 'json'), pgpool_stats.pool_config(%s, 'sqlalchemy'),"
+                       " pgpool_stats.pool_config(%s, 'psycopg_pool')", (app, app, app))
+        reading = cursor.fetchone()
+        if reading == previous:
+            return json.loads(reading[0]), {"sqlalchemy": reading[1], "psycopg_pool": reading[2]}
+        previous = reading
+        time.sleep(0.05)
+    raise SystemExit("pool_config(%r) never read the same twice in a row in %d attempts" % (app, attempts))
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--host", required=True)
@@ -31,11 +51,8 @@ def main():
     dsn = "host=%s port=%d user=%s dbname=%s" % (args.host, args.port, args.user, args.dbname)
 
     with psycopg2.connect(dsn, application_name="pool-config-reader") as conn, conn.cursor() as c:
-        texts = {}
-        for client in ("sqlalchemy", "psycopg_pool"):
-            c.execute("SELECT pgpool_stats.pool_config(%s, %s)", (args.app, client))
-            texts[client] = c.fetchone()[0]
-    report = {}
+        config, texts = read_together(c, args.app)
+    report = {"pool_config": config}
 
     kw = keyword_arguments(texts["sqlalchemy"])
     url = sqlalchemy.engine.URL.create(
