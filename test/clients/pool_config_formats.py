@@ -7,8 +7,9 @@ what the session runs with. Prints one JSON object keyed by client, with the
 JSON form ("pool_config") read in the same statement as the texts.
 
 The recommendation moves with every sample, so the three forms are read in
-one statement, again until two readings in a row agree: the texts are then
-checked against the JSON of the same moment, not one read earlier.
+one statement, again until two readings in a row recommend the same: the
+texts are then checked against the JSON of the same moment, not one read
+earlier.
 """
 import argparse
 import json
@@ -27,17 +28,22 @@ def keyword_arguments(text):
 
 
 def read_together(cursor, app, attempts=50):
-    """pool_config() as JSON and as both Python texts, from one moment."""
+    """pool_config() as JSON and as both Python texts, from one moment: one
+    statement, repeated until two in a row recommend the same (the evidence
+    counted, observed_seconds and samples, grows with every sample)."""
     previous = None
     for _ in range(attempts):
         cursor.execute("SELECT pgpool_stats.pool_config(%s, 'json'), pgpool_stats.pool_config(%s, 'sqlalchemy'),"
                        " pgpool_stats.pool_config(%s, 'psycopg_pool')", (app, app, app))
         reading = cursor.fetchone()
-        if reading == previous:
-            return json.loads(reading[0]), {"sqlalchemy": reading[1], "psycopg_pool": reading[2]}
-        previous = reading
+        config = json.loads(reading[0])
+        recommended = {k: v for k, v in config.items() if k not in ("observed_seconds", "samples")}
+        if recommended == previous:
+            return config, {"sqlalchemy": reading[1], "psycopg_pool": reading[2]}
+        previous = recommended
         time.sleep(0.05)
-    raise SystemExit("pool_config(%r) never read the same twice in a row in %d attempts" % (app, attempts))
+    raise SystemExit("pool_config(%r) recommended something else at each of %d readings; the last: %r"
+                     % (app, attempts, reading[0]))
 
 
 def main():
