@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Workloads of one application with a real client (asyncpg), for the tests of
 the recommendations. Prints one JSON object when done:
-{"queries": n, "rejected": n, "sqlstates": {...}, "pool": {...}, "session": {...}}.
+{"queries": n, "rejected": n, "sqlstates": {...}, "pool": {...}, "session": {...},
+ "config": text, "recommendation": {...}} (the last two with --settings-from).
 
   pool   BUSY workers loop on "SELECT pg_sleep(QUERY_SECONDS)" through an asyncpg
          pool of MIN_SIZE..MAX_SIZE connections opened on demand. A refused
@@ -9,7 +10,8 @@ the recommendations. Prints one JSON object when done:
          later, as a real service would.
          --settings-from CLIENT takes the pool's keyword arguments from
          pgpool_stats.pool_config(APP, 'asyncpg') instead: the text is Python
-         keyword arguments, evaluated as such and handed to asyncpg.create_pool.
+         keyword arguments, evaluated as such and handed to asyncpg.create_pool;
+         the JSON form read in the same statement is reported beside it.
   churn  log in, run one query, log out, RATE times per second: no client pool.
   leak   CONNECTIONS sessions each open a transaction, run one query and then
          sit idle in it for the whole run.
@@ -42,20 +44,23 @@ def connect_args(args):
 
 
 async def pool_config_kwargs(args):
-    """pool_config(APP, 'asyncpg') as keyword arguments, read by a separate admin session."""
+    """pool_config(APP, 'asyncpg') as keyword arguments, read by a separate admin
+    session, with the JSON form of the same statement (the recommendation
+    moves with every sample: a later read may say something else)."""
     admin = await asyncpg.connect(**connect_args(args),
                                   server_settings={"application_name": "workload-admin"})
     try:
-        text = await admin.fetchval("SELECT pgpool_stats.pool_config($1, 'asyncpg')", args.app)
+        text, config = await admin.fetchrow(
+            "SELECT pgpool_stats.pool_config($1, 'asyncpg'), pgpool_stats.pool_config($1, 'json')", args.app)
     finally:
         await admin.close()
     kwargs = eval("dict(" + text + ")", {"__builtins__": {"dict": dict}})
-    return text, kwargs
+    return text, json.loads(config), kwargs
 
 
 async def run_pool(args, out):
     if args.settings_from:
-        text, kwargs = await pool_config_kwargs(args)
+        text, out.recommendation, kwargs = await pool_config_kwargs(args)
         out.config = text
     else:
         kwargs = dict(min_size=args.min_size, max_size=args.max_size,
@@ -158,12 +163,12 @@ async def main():
     args = p.parse_args()
 
     out = Outcome()
-    out.pool, out.session, out.config = {}, {}, None
+    out.pool, out.session, out.config, out.recommendation = {}, {}, None, None
     await {"pool": run_pool, "churn": run_churn, "leak": run_leak,
            "names": run_names}[args.mode](args, out)
     print(json.dumps({"queries": out.queries, "rejected": out.rejected,
                       "sqlstates": out.sqlstates, "pool": out.pool, "session": out.session,
-                      "config": out.config}))
+                      "config": out.config, "recommendation": out.recommendation}))
 
 
 if __name__ == "__main__":

@@ -12,8 +12,9 @@ this measures, from the commit:
   applied_after   when the follower had applied the size it computed,
   within_after    when the pool held no more connections than that size
                   (the pool's own count; for PgBouncer, its server connections),
-  ledger_within_after  when pgpool_stats.applications counted no more than the
-                  budget for the application (steps that set a budget),
+  ledger_within_after  when pgpool_stats.applications, too, counted no more
+                  than that size (the pool forgets a connection before its
+                  backend has exited),
 and then, for --hold seconds, samples the pool and the ledger: the most each
 held (after a raised budget, on until the pool reached its new size, up to
 --deadline from the commit). Every error the workload saw is kept with its SQLSTATE and when it
@@ -408,9 +409,12 @@ def main():
                 applied = follower.changes[-1][0] - t0
             if applied is not None and within is None and lib.size() <= lib.max_size():
                 within = time.monotonic() - t0
-            if ledger_within is None:
+            # The pool forgets a connection before its backend has exited:
+            # the server is settled once it, too, counts no more than the
+            # pool's new size.
+            if ledger_within is None and within is not None:
                 connections, _, _ = ledger()
-                if budget is None or connections <= budget:
+                if connections <= lib.max_size():
                     ledger_within = time.monotonic() - t0
             time.sleep(0.01)
         with workload.lock:

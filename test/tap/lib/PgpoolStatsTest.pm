@@ -65,10 +65,24 @@ sub connections_of {
 }
 
 # pgpool_stats.applications as application_name => connections, next to the
-# client backends pg_stat_activity shows; both read in one query.
+# client backends pg_stat_activity shows; both read in one query, again until
+# they agree (at most the test timeout): an exiting backend leaves the ledger
+# before it leaves pg_stat_activity, and on 18 a refused login shows there
+# ('starting') until it has exited.
 sub ledger_matches_activity {
     my ($node, $label) = @_;
-    my $diff = $node->safe_psql('postgres', q{
+    my $diff = activity_ledger_difference($node);
+    my $until = Time::HiRes::time() + $PostgreSQL::Test::Utils::timeout_default;
+    while ($diff ne '' && Time::HiRes::time() < $until) {
+        Time::HiRes::sleep(0.1);
+        $diff = activity_ledger_difference($node);
+    }
+    is($diff, '', "ledger equals pg_stat_activity: $label");
+}
+
+sub activity_ledger_difference {
+    my ($node) = @_;
+    return $node->safe_psql('postgres', q{
         WITH ledger AS (
             SELECT application_name, connections FROM pgpool_stats.applications WHERE connections > 0),
         activity AS (
@@ -83,7 +97,6 @@ sub ledger_matches_activity {
         FROM pgpool_stats.capacity c,
              (SELECT count(*) AS n FROM pg_stat_activity WHERE backend_type = 'client backend') a
         WHERE c.connections <> a.n});
-    is($diff, '', "ledger equals pg_stat_activity: $label");
 }
 
 # One row of pgpool_stats.applications as a hash.
@@ -143,7 +156,7 @@ pool_mode = transaction
 INI
     PostgreSQL::Test::Utils::append_to_file("$dir/userlist.txt", qq{"app" ""\n"postgres" ""\n});
     PostgreSQL::Test::Utils::run_command(['pgbouncer', '-d', "$dir/pgbouncer.ini"]);
-    for (1 .. 50) {
+    for (1 .. 10 * $PostgreSQL::Test::Utils::timeout_default) {
         last if -s "$dir/pgbouncer.pid";
         select(undef, undef, undef, 0.1);
     }

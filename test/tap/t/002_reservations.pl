@@ -84,6 +84,8 @@ SKIP: {
     skip 'reserved_connections exists from PostgreSQL 16 on', 5 if $node->pg_version < 16;
     $node->append_conf('postgresql.conf', "reserved_connections = 2\n");
     $node->restart;
+    # The reservations come back with the worker's first reading of the budgets.
+    poll_until($node, 'SELECT reserved_total = 17 FROM pgpool_stats.capacity');
     is($node->safe_psql('postgres',
         'SELECT superuser_reserved_connections || $$/$$ || capacity || $$/$$ || free_unreserved FROM pgpool_stats.capacity'),
         '3/25/8', 'reserved_connections = 2: capacity 25, 25 - 17 reserved = 8 free');

@@ -30,7 +30,7 @@ sub hold_slot {
 }
 
 # 1. The wait ends in admission when the holder leaves.
-my $holder = hold_slot(1.5);
+my $holder = hold_slot(3);  # long enough to see the waiter wait on a loaded machine
 my $t0 = time;
 my ($out, $err) = ('', '');
 my $waiter = IPC::Run::start(['psql', '-X', '-At', '-d', $connstr, '-c', 'SELECT 42'],
@@ -52,7 +52,9 @@ $node->connect_fails($connstr, 'a wait longer than authentication_timeout ends i
     expected_stderr => qr/too many connections for application "queue"/);
 my $waited = time - $t0;
 cmp_ok($waited, '>=', 2, "the refusal came after waiting ($waited s)");
-cmp_ok($waited, '<', 3.5, 'and before authentication_timeout would have fired');
+# The refusal (not a timeout) is what expected_stderr saw; this bound only
+# says the wait did not run on to the 8 s admission_timeout.
+cmp_ok($waited, '<', 6, 'and before the admission_timeout of 8 s');
 
 # 3. A client that vanishes while waiting is noticed and leaves no trace.
 my $quitter = IPC::Run::start(['psql', '-X', '-d', $connstr, '-c', 'SELECT 1'], '>', \my $o3, '2>', \my $e3);

@@ -84,9 +84,12 @@ my $holders = hold(app => 'normal', count => 20);
 wait_until($node, connections_of('normal', 20), 'normal holds 20 sessions');
 my $pid = $node->safe_psql('postgres',
     q{SELECT pid FROM pg_stat_activity WHERE application_name = 'normal' LIMIT 1});
+my $log_offset = -s $node->logfile;
 kill 'KILL', $pid;
 $holders->kill_kill;
 $holders->finish;
+# Polled once the restart has begun: before, the old cluster still answers.
+$node->wait_for_log(qr/all server processes terminated; reinitializing/, $log_offset);
 ok(poll_until($node, 'SELECT true'), 'the server is back after the crash');
 ok($node->log_contains(qr/terminating any other active server processes/), 'it was a crash restart');
 wait_until($node, q{SELECT max_connections = 50 FROM pgpool_stats.applications WHERE application_name = 'normal'},

@@ -41,6 +41,13 @@ session($tcp, "BEGIN;\nLOCK TABLE locked;\n");                # active, blocked 
 wait_until($node, q{SELECT count(*) = 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock'},
     'one session waits on the lock');
 
+# The first four sessions were only started: wait until each has reached
+# its state.
+wait_until($node, q{
+    SELECT count(*) FILTER (WHERE state = 'active') = 3 AND count(*) FILTER (WHERE state = 'idle') = 1
+           AND count(*) FILTER (WHERE state LIKE 'idle in transaction%') = 2
+    FROM pg_stat_activity WHERE application_name = 'svc'}, 'the six sessions are in their states');
+
 my $expected = q{
     SELECT count(*) FILTER (WHERE state = 'active'),
            count(*) FILTER (WHERE state = 'idle'),

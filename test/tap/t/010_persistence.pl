@@ -18,6 +18,12 @@ sub figures {
         SELECT admitted || '/' || rejected || '/' || peak_connections
         FROM pgpool_stats.applications WHERE application_name = 'kept'});
 }
+# After a start without counters the row of kept comes from the worker's
+# first reading of the budgets: waited for, not raced.
+sub budget_loaded {
+    wait_until($node, q{SELECT max_connections = 3 FROM pgpool_stats.applications
+                        WHERE application_name = 'kept'}, "the budget of kept is loaded: $_[0]");
+}
 sub history_rows {
     return $node->safe_psql('postgres',
         q{SELECT count(*) FROM pgpool_stats.history WHERE application_name = 'kept'});
@@ -40,13 +46,15 @@ my $sleeper = IPC::Run::start(['psql', '-X', '-d', $node->connstr('postgres') . 
         '-c', 'SELECT pg_sleep(60)'], '>', \my $o, '2>', \my $e);
 wait_until($node, q{SELECT count(*) = 1 FROM pg_stat_activity WHERE application_name = 'sleeper'},
     'a session to kill');
+my $log_offset = -s $node->logfile;
 kill 'KILL', $node->safe_psql('postgres',
     q{SELECT pid FROM pg_stat_activity WHERE application_name = 'sleeper'});
 $sleeper->kill_kill;
 $sleeper->finish;
+# Polled once the restart has begun: before, the old cluster still answers.
+$node->wait_for_log(qr/all server processes terminated; reinitializing/, $log_offset);
 ok(poll_until($node, 'SELECT true'), 'back after the crash');
-wait_until($node, q{SELECT max_connections = 3 FROM pgpool_stats.applications WHERE application_name = 'kept'},
-    'the budget is back');
+budget_loaded('after the crash');
 is(figures(), '0/0/0', 'after a crash the counters start empty');
 is(history_rows(), '0', 'and so does the history');
 
@@ -54,6 +62,7 @@ is(history_rows(), '0', 'and so does the history');
 storm($node, app => 'kept', user => 'app', count => 5);
 $node->safe_psql('postgres', 'ALTER SYSTEM SET pgpool_stats.save = off; SELECT pg_reload_conf()');
 $node->restart;
+budget_loaded('save off');
 is(figures(), '0/0/0', 'with save off nothing is kept');
 $node->safe_psql('postgres', 'ALTER SYSTEM RESET pgpool_stats.save; SELECT pg_reload_conf()');
 
@@ -69,6 +78,7 @@ close $fh;
 $node->start;
 ok($node->log_contains(qr/pgpool_stats: ignoring "pg_stat\/pgpool_stats.stat": checksum mismatch/),
     'a corrupt dump is ignored with a LOG line');
+budget_loaded('corrupt dump');
 is(figures(), '0/0/0', 'and nothing of it is trusted');
 
 $node->stop;
