@@ -55,6 +55,7 @@ extern "C" {
 #include "commands/trigger.h"
 #include "executor/tuptable.h"
 #include "miscadmin.h"
+#include "storage/lmgr.h"
 #include "storage/proc.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -440,18 +441,30 @@ namespace {
 
 // The budgets in the extension's table, read with the active snapshot into
 // palloc'd memory. Null, with the reason in *problem, when the table cannot
-// be trusted: the caller then has no budgets.
-core::NamedBudget* read_budget_table(int* n, const char** problem, Oid* table, Oid* row_news) {
+// be trusted: the caller then has no budgets. Null with *locked set when
+// another session holds a lock that conflicts with reading it (LOCK TABLE,
+// TRUNCATE, ALTER TABLE, DROP EXTENSION in an open transaction): the worker
+// never waits for it, since sampling and reaping would wait too.
+core::NamedBudget* read_budget_table(int* n, const char** problem, bool* locked, Oid* table,
+                                     Oid* row_news) {
     *n = 0;
+    *locked = false;
     const Oid relid = extension_budget_table(problem);
     *table = relid;
     *row_news = InvalidOid;
     if (!OidIsValid(relid)) return nullptr;
-    Relation rel = try_table_open(relid, AccessShareLock);
+    if (!ConditionalLockRelationOid(relid, AccessShareLock)) {
+        *locked = true;
+        return nullptr;
+    }
+    Relation rel = try_table_open(relid, NoLock);
     // Checked again under the lock: what was found before locking may have
     // been dropped (and its OID reused) meanwhile.
     if (rel == nullptr || extension_budget_table(problem) != relid) {
-        if (rel != nullptr) table_close(rel, AccessShareLock);
+        if (rel != nullptr)
+            table_close(rel, AccessShareLock);
+        else
+            UnlockRelationOid(relid, AccessShareLock);
         *problem = "the extension's table \"budget\" changed while it was being read";
         return nullptr;
     }
@@ -547,7 +560,7 @@ Oid budget_news_relid(Relation rel) {
     return OidIsValid(rel->rd_pkindex) ? rel->rd_pkindex : RelationGetRelid(rel);
 }
 
-bool reload_budgets_from_table(Oid* table, Oid* row_news) {
+BudgetReload reload_budgets_from_table(Oid* table, Oid* row_news) {
     // The generation is read before the scan takes its snapshot: a commit
     // applied after this read bumps it and voids the reload; one applied
     // before it is in the snapshot. Eviction and logins never change a
@@ -562,8 +575,26 @@ bool reload_budgets_from_table(Oid* table, Oid* row_news) {
     PushActiveSnapshot(GetTransactionSnapshot());
     int n = 0;
     const char* problem = nullptr;
-    core::NamedBudget* budgets = read_budget_table(&n, &problem, table, row_news);
+    bool locked = false;
+    core::NamedBudget* budgets = read_budget_table(&n, &problem, &locked, table, row_news);
     PopActiveSnapshot();
+
+    // Said once when the lock is met and once when it is gone.
+    static bool was_locked = false;
+    if (locked != was_locked) {
+        was_locked = locked;
+        if (locked)
+            ereport(LOG,
+                    (errmsg("pgpool_stats: the budget table is locked by another session; budgets "
+                            "are kept as they were"),
+                     errdetail("The worker reads pgpool_stats.budget in database \"%s\" again "
+                               "every second until the lock is released; sampling and reaping go "
+                               "on meanwhile.",
+                               guc_database)));
+        else
+            ereport(LOG, (errmsg("pgpool_stats: the budget table is readable again")));
+    }
+    if (locked) return BudgetReload::kTableLocked;
     const BudgetChanges changes = budget_changes(budgets, n);
     const int n_changes = changes.n_sets + changes.n_drops;
 
@@ -647,7 +678,7 @@ bool reload_budgets_from_table(Oid* table, Oid* row_news) {
                 (errmsg("pgpool_stats: %d budgets do not fit in the application table", unplaced),
                  errhint("Raise pgpool_stats.max_applications (needs a restart).")));
     if (applied) last_unplaced = unplaced;
-    return applied;
+    return applied ? BudgetReload::kApplied : BudgetReload::kRaced;
 }
 
 }  // namespace pgpool_stats

@@ -59,12 +59,17 @@ void register_worker();
 void wake_worker();
 
 // budget_sync.cpp
+enum class BudgetReload {
+    kApplied,      // the ledger's budgets equal the table's
+    kRaced,        // a concurrent commit changed budgets meanwhile: try again
+    kTableLocked,  // another session locks the table: budgets kept, try later
+};
 // Reads the extension's budget table (caller is in a transaction; no SQL is
 // run) and makes the ledger's budgets equal to it: none when the table is
 // missing or malformed. Sets *table to the table's OID and *row_news to
-// budget_news_relid() of it (InvalidOid when there is none). Returns false
-// when a concurrent commit changed budgets meanwhile (try again).
-bool reload_budgets_from_table(Oid* table, Oid* row_news);
+// budget_news_relid() of it (InvalidOid when there is none). Never waits for
+// a lock on the table.
+BudgetReload reload_budgets_from_table(Oid* table, Oid* row_news);
 // The relation whose relcache invalidation announces a changed budget row:
 // the budget table's primary key index (the table itself when it has none),
 // so the worker can tell row news, which the commit path has applied on a

@@ -123,10 +123,11 @@ void reload_budgets_if_changed(TimestampTz now, TimestampTz* next_safety_reload)
         pgstat_report_activity(STATE_RUNNING, "pgpool_stats: reloading budgets");
         // No snapshot pushed here: the reload takes its own after reading the
         // budget generation (see budget_sync.cpp).
-        for (int attempt = 0;
-             attempt < 3 && !reload_budgets_from_table(&budget_table, &budget_row_news);
-             ++attempt) {
-        }
+        BudgetReload result = BudgetReload::kRaced;
+        for (int attempt = 0; attempt < 3 && result == BudgetReload::kRaced; ++attempt)
+            result = reload_budgets_from_table(&budget_table, &budget_row_news);
+        // Locked by another session: asked again at the next housekeeping.
+        if (result == BudgetReload::kTableLocked) table_news = true;
         (void)budgets_need_reload(now, *next_safety_reload);  // the reload's own changes seen
         pgstat_report_activity(STATE_IDLE, nullptr);
     }

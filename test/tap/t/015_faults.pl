@@ -117,6 +117,41 @@ cmp_ok($mid->{admitted} // 99, '<=', 20, "the storm under changing budgets admit
 ok(poll_until($node, connections_sql('api', '=', 0)), 'its sessions were released');
 budget_holds('after budget changes mid-storm', 5);
 
+# 6. The budget table locked by a long transaction (a DBA's LOCK TABLE, an
+# open TRUNCATE or ALTER, DROP EXTENSION not yet committed): the worker
+# keeps the budgets it has and goes on sampling and reaping; it reads the
+# table once the lock is gone. A new worker meets the lock at its first
+# reading of the budgets.
+my $lock_in = "BEGIN;\nLOCK TABLE pgpool_stats.budget IN ACCESS EXCLUSIVE MODE;\nSELECT 'locked';\n";
+my $locker = IPC::Run::start(['psql', '-X', '-At', '-d', $node->connstr('postgres') . ' application_name=locker'],
+    '<', \$lock_in, '>', \my $lock_out, '2>', \my $lock_err);
+$locker->pump until $lock_out =~ /locked/;
+my $idle_in = '';
+my $idle = IPC::Run::start(['psql', '-X', '-d', $node->connstr('postgres') . ' application_name=api user=app'],
+    '<', \$idle_in, '>', \my $idle_out, '2>', \my $idle_err);
+ok(poll_until($node, connections_sql('api', '=', 1)), 'one session of api, sampled in the history');
+my $log_offset = -s $node->logfile;
+$worker = worker_pid();
+kill 'TERM', $worker;
+ok(poll_until($node, "SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'pgpool_stats' AND pid <> $worker"),
+    'a new worker started while the budget table is locked');
+my $since = $node->safe_psql('postgres', 'SELECT now()');
+ok(poll_until($node, qq{SELECT count(*) >= 10 FROM pgpool_stats.history
+                        WHERE application_name = 'api' AND sample_time > '$since'}),
+    'the worker goes on sampling (10 samples of api since it started)');
+is($node->safe_psql('postgres',
+    "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'pgpool_stats' AND wait_event_type = 'Lock'"),
+    '0', 'it does not wait on the lock');
+ok($node->wait_for_log(qr/pgpool_stats: the budget table is locked by another session; budgets are kept as they were/,
+        $log_offset), 'and says why it did not read the budgets, once');
+$idle_in .= "\\q\n";
+$idle->finish;
+budget_holds('while the budget table is locked', 5);
+$lock_in .= "COMMIT;\n\\q\n";
+$locker->finish;
+$node->safe_psql('postgres', "SELECT pgpool_stats.set_budget('api', 6)");
+budget_holds('after the lock was released', 6);
+
 ok(!$node->log_contains(qr/PANIC|TRAP|terminated by signal 11|terminated by signal 6/),
     'no PANIC, assertion or segfault in the server log');
 $node->stop;
