@@ -149,6 +149,8 @@ $idle->finish;
 budget_holds('while the budget table is locked', 5);
 $lock_in .= "COMMIT;\n\\q\n";
 $locker->finish;
+ok($node->wait_for_log(qr/pgpool_stats: the budget table is readable again/, $log_offset),
+    'once the lock is released the worker reads the budgets again');
 $node->safe_psql('postgres', "SELECT pgpool_stats.set_budget('api', 6)");
 budget_holds('after the lock was released', 6);
 
