@@ -40,6 +40,7 @@
 
 extern "C" {
 #include "access/genam.h"
+#include "access/relation.h"
 #include "access/htup_details.h"
 #include "access/stratnum.h"
 #include "access/table.h"
@@ -439,12 +440,14 @@ void rehome_overflow_sessions() {
 
 namespace {
 
-// The budgets in the extension's table, read with the active snapshot into
-// palloc'd memory. Null, with the reason in *problem, when the table cannot
-// be trusted: the caller then has no budgets. Null with *locked set when
-// another session holds a lock that conflicts with reading it (LOCK TABLE,
-// TRUNCATE, ALTER TABLE, DROP EXTENSION in an open transaction): the worker
-// never waits for it, since sampling and reaping would wait too.
+// The budgets in the extension's table, read into palloc'd memory with a
+// snapshot taken once the table is locked (so a TRUNCATE or rewrite committed
+// just before is seen whole). Null, with the reason in *problem, when the
+// table cannot be trusted: the caller then has no budgets. Null with *locked
+// set when another session holds a lock that conflicts with reading it (LOCK
+// TABLE, TRUNCATE, ALTER TABLE, DROP EXTENSION in an open transaction, or
+// their replay on a standby): the worker never waits for it, since sampling
+// and reaping would wait too.
 core::NamedBudget* read_budget_table(int* n, const char** problem, bool* locked, Oid* table,
                                      Oid* row_news) {
     *n = 0;
@@ -457,12 +460,13 @@ core::NamedBudget* read_budget_table(int* n, const char** problem, bool* locked,
         *locked = true;
         return nullptr;
     }
-    Relation rel = try_table_open(relid, NoLock);
+    Relation rel = try_relation_open(relid, NoLock);
     // Checked again under the lock: what was found before locking may have
-    // been dropped (and its OID reused) meanwhile.
-    if (rel == nullptr || extension_budget_table(problem) != relid) {
+    // been dropped (and its OID reused, by any kind of relation) meanwhile.
+    if (rel == nullptr || rel->rd_rel->relkind != RELKIND_RELATION ||
+        extension_budget_table(problem) != relid) {
         if (rel != nullptr)
-            table_close(rel, AccessShareLock);
+            relation_close(rel, AccessShareLock);
         else
             UnlockRelationOid(relid, AccessShareLock);
         *problem = "the extension's table \"budget\" changed while it was being read";
@@ -479,6 +483,9 @@ core::NamedBudget* read_budget_table(int* n, const char** problem, bool* locked,
     int capacity = 16;
     core::NamedBudget* budgets =
         static_cast<core::NamedBudget*>(palloc0(sizeof(core::NamedBudget) * capacity));
+    // Read committed: a fresh snapshot, taken after the caller read the
+    // budget generation and after the lock.
+    PushActiveSnapshot(GetTransactionSnapshot());
     TupleTableSlot* slot = table_slot_create(rel, nullptr);
     TableScanDesc scan = table_beginscan(rel, GetActiveSnapshot(), 0, nullptr);
     while (table_scan_getnextslot(scan, ForwardScanDirection, slot)) {
@@ -492,6 +499,7 @@ core::NamedBudget* read_budget_table(int* n, const char** problem, bool* locked,
     }
     table_endscan(scan);
     ExecDropSingleTupleTableSlot(slot);
+    PopActiveSnapshot();
     table_close(rel, AccessShareLock);
     return budgets;
 }
@@ -571,30 +579,46 @@ BudgetReload reload_budgets_from_table(Oid* table, Oid* row_news) {
     const bool was_unplaced = shared->budgets_unplaced;
     ledger_unlock();
 
-    // Read committed: a fresh snapshot, taken after the generation was read.
-    PushActiveSnapshot(GetTransactionSnapshot());
     int n = 0;
     const char* problem = nullptr;
     bool locked = false;
     core::NamedBudget* budgets = read_budget_table(&n, &problem, &locked, table, row_news);
-    PopActiveSnapshot();
 
     // Said once when the lock is met and once when it is gone.
     static bool was_locked = false;
     if (locked != was_locked) {
         was_locked = locked;
-        if (locked)
+        if (!locked)
+            ereport(LOG, (errmsg("pgpool_stats: the budget table is no longer locked")));
+        else if (loaded)
             ereport(LOG,
                     (errmsg("pgpool_stats: the budget table is locked by another session; budgets "
                             "are kept as they were"),
-                     errdetail("The worker reads pgpool_stats.budget in database \"%s\" again "
-                               "every second until the lock is released; sampling and reaping go "
-                               "on meanwhile.",
-                               guc_database)));
+                     errdetail("The worker tries to read pgpool_stats.budget in database \"%s\" "
+                               "again every second; sampling and reaping go on meanwhile.",
+                               guc_database),
+                     errhint("pg_locks shows who holds the lock.")));
         else
-            ereport(LOG, (errmsg("pgpool_stats: the budget table is readable again")));
+            ereport(LOG,
+                    (errmsg("pgpool_stats: the budget table is locked by another session; logins "
+                            "are admitted without budgets until it can be read"),
+                     errdetail("The worker tries to read pgpool_stats.budget in database \"%s\" "
+                               "again every second; sampling and reaping go on meanwhile.",
+                               guc_database),
+                     errhint("pg_locks shows who holds the lock.")));
     }
-    if (locked) return BudgetReload::kTableLocked;
+    if (locked) {
+        // The first load since the start: logins wait for it (a few seconds
+        // each), which is pointless while the table is locked. They are
+        // admitted without budgets, as when the worker is away.
+        if (!loaded) {
+            ledger_lock_exclusive();
+            shared->budgets_loaded = true;
+            ledger_unlock();
+            ConditionVariableBroadcast(&shared->ledger_changed);
+        }
+        return BudgetReload::kTableLocked;
+    }
     const BudgetChanges changes = budget_changes(budgets, n);
     const int n_changes = changes.n_sets + changes.n_drops;
 

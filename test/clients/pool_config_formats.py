@@ -19,6 +19,8 @@ import psycopg2
 import psycopg_pool
 import sqlalchemy
 
+from recommendation import recommended
+
 SHOW = ("SELECT name, setting FROM pg_settings "
         "WHERE name IN ('application_name', 'idle_in_transaction_session_timeout')")
 
@@ -29,18 +31,17 @@ def keyword_arguments(text):
 
 def read_together(cursor, app, attempts=50):
     """pool_config() as JSON and as both Python texts, from one moment: one
-    statement, repeated until two in a row recommend the same (the evidence
-    counted, observed_seconds and samples, grows with every sample)."""
+    statement, repeated until two in a row recommend the same (each call of
+    pool_config() observes on its own)."""
     previous = None
     for _ in range(attempts):
         cursor.execute("SELECT pgpool_stats.pool_config(%s, 'json'), pgpool_stats.pool_config(%s, 'sqlalchemy'),"
                        " pgpool_stats.pool_config(%s, 'psycopg_pool')", (app, app, app))
         reading = cursor.fetchone()
         config = json.loads(reading[0])
-        recommended = {k: v for k, v in config.items() if k not in ("observed_seconds", "samples")}
-        if recommended == previous:
+        if recommended(config) == previous:
             return config, {"sqlalchemy": reading[1], "psycopg_pool": reading[2]}
-        previous = recommended
+        previous = recommended(config)
         time.sleep(0.05)
     raise SystemExit("pool_config(%r) recommended something else at each of %d readings; the last: %r"
                      % (app, attempts, reading[0]))

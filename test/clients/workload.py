@@ -27,6 +27,8 @@ import time
 
 import asyncpg
 
+from recommendation import recommended
+
 
 class Outcome:
     def __init__(self):
@@ -43,19 +45,29 @@ def connect_args(args):
     return dict(host=args.host, port=args.port, user=args.user, database=args.dbname)
 
 
-async def pool_config_kwargs(args):
+async def pool_config_kwargs(args, attempts=50):
     """pool_config(APP, 'asyncpg') as keyword arguments, read by a separate admin
-    session, with the JSON form of the same statement (the recommendation
-    moves with every sample: a later read may say something else)."""
+    session, with the JSON form from the same moment: the recommendation moves
+    with every sample, so both are read in one statement, again until two in a
+    row recommend the same (each call of pool_config() observes on its own)."""
     admin = await asyncpg.connect(**connect_args(args),
                                   server_settings={"application_name": "workload-admin"})
     try:
-        text, config = await admin.fetchrow(
-            "SELECT pgpool_stats.pool_config($1, 'asyncpg'), pgpool_stats.pool_config($1, 'json')", args.app)
+        previous = None
+        for _ in range(attempts):
+            text, config = await admin.fetchrow(
+                "SELECT pgpool_stats.pool_config($1, 'asyncpg'), pgpool_stats.pool_config($1, 'json')", args.app)
+            config = json.loads(config)
+            if recommended(config) == previous:
+                break
+            previous = recommended(config)
+            await asyncio.sleep(0.05)
+        else:
+            raise SystemExit("pool_config(%r) recommended something else at each of %d readings" % (args.app, attempts))
     finally:
         await admin.close()
     kwargs = eval("dict(" + text + ")", {"__builtins__": {"dict": dict}})
-    return text, json.loads(config), kwargs
+    return text, config, kwargs
 
 
 async def run_pool(args, out):

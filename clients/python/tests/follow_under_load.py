@@ -407,14 +407,16 @@ def main():
             now = time.monotonic()
             if applied is None and len(follower.changes) > changes_before:
                 applied = follower.changes[-1][0] - t0
-            if applied is not None and within is None and lib.size() <= lib.max_size():
+            # PgBouncer lists no entry for a moment while it reloads.
+            size_now = lib.max_size()
+            if applied is not None and within is None and size_now is not None and lib.size() <= size_now:
                 within = time.monotonic() - t0
             # The pool forgets a connection before its backend has exited:
             # the server is settled once it, too, counts no more than the
             # pool's new size.
-            if ledger_within is None and within is not None:
+            if ledger_within is None and within is not None and size_now is not None:
                 connections, _, _ = ledger()
-                if connections <= lib.max_size():
+                if connections <= size_now:
                     ledger_within = time.monotonic() - t0
             time.sleep(0.01)
         with workload.lock:

@@ -53,7 +53,7 @@ sub follow_checks {
     ok(defined $down->{within_after} && $down->{within_after} < $bound,
         sprintf('%s: lowered 12 -> 4: within its share of 2 in %.3f s (bound %s s)', $library,
             $down->{within_after} // -1, $bound));
-    note(sprintf('%s: follow times: lowered %.3f s (applied %.3f s, server within budget %.3f s), '
+    note(sprintf('%s: follow times: lowered %.3f s (applied %.3f s, server within the pool\'s size %.3f s), '
             . 'raised %.3f s, dropped %.3f s', $library,
         map { $_ // -1 } $down->{within_after}, $down->{applied_after}, $down->{ledger_within_after},
         $up->{applied_after}, $drop->{applied_after}));

@@ -3,6 +3,7 @@
 use strict;
 use warnings;
 
+use IPC::Run;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
@@ -68,6 +69,45 @@ wait_until($standby, q{SELECT count(*) > 0 FROM pgpool_stats.history WHERE appli
 like($standby->safe_psql('postgres', 'SELECT pgpool_stats.metrics()'),
     qr/^pgpool_stats_rejected_total\{application_name="api"\} 29$/m, 'metrics on the standby');
 ledger_matches_activity($standby, 'on the standby');
+
+# A lock on the budget table held on the primary is replayed on the standby.
+# A standby that starts meanwhile meets it at its first reading of the
+# budgets: its logins are admitted at once, without budgets (not each after
+# waiting 5 s for a first load that cannot come), its worker samples on and
+# never waits on the lock, and the budgets are enforced once it is released.
+my $lock_in = "BEGIN;\nLOCK TABLE pgpool_stats.budget IN ACCESS EXCLUSIVE MODE;\nSELECT 'locked';\n";
+my $locker = IPC::Run::start(['psql', '-X', '-At', '-d', $primary->connstr('postgres')],
+    '<', \$lock_in, '>', \my $lock_out, '2>', \my $lock_err);
+$locker->pump until $lock_out =~ /locked/;
+# A checkpoint logs the locks held, and the standby's restart point is made
+# from it: the restarted standby replays the lock before it lets sessions in,
+# so its worker meets it at the first reading.
+$primary->safe_psql('postgres', 'CHECKPOINT');
+$primary->wait_for_catchup($standby);
+$standby->safe_psql('postgres', 'CHECKPOINT');
+my $log_offset = -s $standby->logfile;
+$standby->restart;
+ok($standby->wait_for_log(
+        qr/the budget table is locked by another session; logins are admitted without budgets until it can be read/,
+        $log_offset), 'the restarted standby meets the replayed lock at its first reading and says so');
+$started = time;
+$s = storm($standby, app => 'api', user => 'app', count => 10);
+my $storm_took = time - $started;
+is($s->{admitted}, 10, 'meanwhile its logins are admitted without budgets');
+cmp_ok($storm_took, '<', 5, "at once ($storm_took s for 10 logins), not after a 5 s wait for the first load");
+ok(!$standby->log_contains(qr/budgets not loaded yet/, $log_offset), 'no login waited for the first load');
+is($standby->safe_psql('postgres',
+    "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'pgpool_stats' AND wait_event_type = 'Lock'"),
+    '0', 'the worker does not wait on the lock');
+$lock_in .= "COMMIT;\n\\q\n";
+$locker->finish;
+$primary->wait_for_catchup($standby);
+ok($standby->wait_for_log(qr/the budget table is no longer locked/, $log_offset),
+    'the lock released, the worker reads the budgets');
+wait_until($standby, q{SELECT max_connections = 7 FROM pgpool_stats.applications WHERE application_name = 'api'},
+    'the budget is back on the standby');
+$s = storm($standby, app => 'api', user => 'app', count => 20);
+is($s->{admitted}, 7, 'and enforced again: 7 of 20');
 
 $standby->stop;
 $primary->stop;

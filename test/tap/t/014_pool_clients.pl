@@ -43,6 +43,15 @@ json_of('workload', '/usr/bin/python3', "$root/test/clients/workload.py", 'pool'
     '--app', 'shop-api', '--min-size', 12, '--max-size', 12, '--busy', 2, '--query-seconds', 0.5,
     '--seconds', 62);
 $leak->finish;
+# recommend() and pool_config()'s JSON are one recommendation (each call
+# observes on its own, so they are compared until they agree).
+ok(poll_until($node, q{
+    SELECT r.pool_size = (c->>'pool_size')::int AND r.max_overflow = (c->>'max_overflow')::int
+           AND r.max_connections = (c->>'max_connections')::int
+           AND r.reserved_connections = (c->>'reserved_connections')::int
+           AND r.pool_timeout_seconds = (c->>'pool_timeout_seconds')::int
+    FROM pgpool_stats.recommend('shop-api') r, (SELECT pgpool_stats.pool_config('shop-api')::json) AS j(c)}),
+    'recommend() and pool_config() recommend the same');
 my ($budget, $reserved, $pool_size, $max_overflow) = split /\|/, $node->safe_psql('postgres',
     "SELECT max_connections, reserved_connections, pool_size, max_overflow
      FROM pgpool_stats.recommend('shop-api')");
@@ -56,12 +65,14 @@ my $rejected_before = ledger_row($node, 'shop-api')->{rejected};
 my $run = json_of('example', '/usr/bin/python3', "$root/examples/sqlalchemy_pool/app.py",
     '--dsn', $dsn, '--name', 'shop-api', '--threads', 4, '--seconds', 4);
 is($run->{source}, 'pgpool_stats', 'the example sized its pool from pool_config()');
-# Against the pool_config() the example read: the recommendation still moves
-# with every sample, so recommend()'s figures above are a moment older.
-my $read = $run->{recommendation};
-note("the example read: pool_size $read->{pool_size}, max_overflow $read->{max_overflow}");
-is($run->{pool_size}, $read->{pool_size}, "QueuePool pool_size $read->{pool_size} as recommended");
-is($run->{max_overflow}, $read->{max_overflow}, "QueuePool max_overflow $read->{max_overflow} as recommended");
+# Against the size its follower computed from its own reading of
+# pool_config(): the recommendation still moves with every sample, so
+# recommend()'s figures above are a moment older.
+my $target = $run->{target};
+note("the example's follower: $target->{min_size}..$target->{max_size} ($target->{reason})");
+is($run->{pool_size}, $target->{min_size}, "QueuePool pool_size $target->{min_size}: the recommended pool_size");
+is($run->{pool_size} + $run->{max_overflow}, $target->{max_size},
+    "QueuePool pool_size + max_overflow $target->{max_size}: the recommended per-instance total");
 is($run->{failures}, 0, 'no request failed') or diag explain $run->{first_failures};
 cmp_ok($run->{served}, '>', 0, "it served $run->{served} requests with 4 threads");
 is(ledger_row($node, 'shop-api')->{rejected}, $rejected_before, 'no login of it was refused');
@@ -109,6 +120,24 @@ sub recommended {
     note("recommended with that text: pool_size $pool_size, max_overflow $max_overflow");
 }
 
+# pool_config('shop-api', CLIENT) and its JSON from one moment: one
+# statement, again until two in a row recommend the same (each call observes
+# on its own; observed_seconds and samples grow with every sample).
+sub pool_config_with_json {
+    my ($client) = @_;
+    my $previous = '';
+    for (1 .. 50) {
+        my ($text, $json) = split /\x1f/, $node->safe_psql('postgres',
+            "SELECT pgpool_stats.pool_config('shop-api', '$client') || chr(31) || pgpool_stats.pool_config('shop-api')");
+        my $r = decode_json($json);
+        my $recommended = JSON::PP->new->canonical->encode({ %$r, observed_seconds => 0, samples => 0 });
+        return ($text, $r) if $recommended eq $previous;
+        $previous = $recommended;
+        Time::HiRes::sleep(0.05);
+    }
+    die "pool_config('shop-api') recommended something else at each of 50 readings";
+}
+
 # The Python texts, evaluated by the real libraries.
 my $formats = json_of('formats', '/usr/bin/python3', "$root/test/clients/pool_config_formats.py",
     @server, '--app', 'shop-api');
@@ -130,9 +159,8 @@ is($formats->{psycopg_pool}{session}{idle_in_transaction_session_timeout}, '6000
 # The PgBouncer snippet, completed with this server's address, loaded by a
 # real PgBouncer: its entry is named after the application, for this
 # database.
-my ($snippet, $snippet_json) = split /\x1f/, $node->safe_psql('postgres',
-    "SELECT pgpool_stats.pool_config('shop-api', 'pgbouncer') || chr(31) || pgpool_stats.pool_config('shop-api')");
-recommended(decode_json($snippet_json));
+my ($snippet, $snippet_config) = pool_config_with_json('pgbouncer');
+recommended($snippet_config);
 my $ini = $snippet =~ s/^(shop-api = dbname=postgres .*)$/$1 . ' host=' . $node->host . ' port=' . $node->port/mer;
 like($ini, qr/ host=/, 'the entry shop-api, for database postgres, was completed with host and port');
 my ($bouncer_port, $bouncer_dir) = start_pgbouncer($node, 'snippet', $ini);  # dies if PgBouncer refuses it

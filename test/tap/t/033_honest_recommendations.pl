@@ -86,7 +86,12 @@ is($node->safe_psql('postgres', q{SELECT idle_in_transaction_timeout IS NULL FRO
     't', 'no idle-in-transaction timeout is recommended for it');
 
 # A transaction left idle for six seconds: well past the 2 s threshold even
-# when a loaded machine delays some of the worker's samples.
+# when a loaded machine delays some of the worker's samples. Sampled every
+# 200 ms: a sample more than half a tick late ends a run (docs/
+# recommendations.md), and on a saturated two-core machine the worker is
+# often 5 ms late, seldom 100 ms.
+$node->append_conf('postgresql.conf', "pgpool_stats.sample_interval = '200ms'\n");
+$node->reload;
 python(qq{
 import time, psycopg2
 c = psycopg2.connect(host="$host", port=$port, user="app", dbname="postgres", application_name="leaky")
