@@ -590,18 +590,11 @@ BudgetReload reload_budgets_from_table(Oid* table, Oid* row_news) {
         was_locked = locked;
         if (!locked)
             ereport(LOG, (errmsg("pgpool_stats: the budget table is no longer locked")));
-        else if (loaded)
-            ereport(LOG,
-                    (errmsg("pgpool_stats: the budget table is locked by another session; budgets "
-                            "are kept as they were"),
-                     errdetail("The worker tries to read pgpool_stats.budget in database \"%s\" "
-                               "again every second; sampling and reaping go on meanwhile.",
-                               guc_database),
-                     errhint("pg_locks shows who holds the lock.")));
         else
             ereport(LOG,
-                    (errmsg("pgpool_stats: the budget table is locked by another session; logins "
-                            "are admitted without budgets until it can be read"),
+                    (errmsg("pgpool_stats: the budget table is locked by another session; %s",
+                            loaded ? "budgets are kept as they were"
+                                   : "logins are admitted without budgets until it can be read"),
                      errdetail("The worker tries to read pgpool_stats.budget in database \"%s\" "
                                "again every second; sampling and reaping go on meanwhile.",
                                guc_database),
