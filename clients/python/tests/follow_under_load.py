@@ -407,9 +407,10 @@ def main():
             now = time.monotonic()
             if applied is None and len(follower.changes) > changes_before:
                 applied = follower.changes[-1][0] - t0
+            # Asked once the size is applied (PgBouncer: an admin query);
             # PgBouncer lists no entry for a moment while it reloads.
-            size_now = lib.max_size()
-            if applied is not None and within is None and size_now is not None and lib.size() <= size_now:
+            size_now = lib.max_size() if applied is not None else None
+            if within is None and size_now is not None and lib.size() <= size_now:
                 within = time.monotonic() - t0
             # The pool forgets a connection before its backend has exited:
             # the server is settled once it, too, counts no more than the

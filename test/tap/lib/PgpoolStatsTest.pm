@@ -64,25 +64,9 @@ sub connections_of {
     return $node->safe_psql('postgres', $sql);
 }
 
-# pgpool_stats.applications as application_name => connections, next to the
-# client backends pg_stat_activity shows; both read in one query, again until
-# they agree (at most the test timeout): an exiting backend leaves the ledger
-# before it leaves pg_stat_activity, and on 18 a refused login shows there
-# ('starting') until it has exited.
-sub ledger_matches_activity {
-    my ($node, $label) = @_;
-    my $diff = activity_ledger_difference($node);
-    my $until = Time::HiRes::time() + $PostgreSQL::Test::Utils::timeout_default;
-    while ($diff ne '' && Time::HiRes::time() < $until) {
-        Time::HiRes::sleep(0.1);
-        $diff = activity_ledger_difference($node);
-    }
-    is($diff, '', "ledger equals pg_stat_activity: $label");
-}
-
-sub activity_ledger_difference {
-    my ($node) = @_;
-    return $node->safe_psql('postgres', q{
+# Where pgpool_stats.applications (application_name => connections) and the
+# client backends pg_stat_activity shows differ; both read in one query.
+my $ledger_activity_difference = q{
         WITH ledger AS (
             SELECT application_name, connections FROM pgpool_stats.applications WHERE connections > 0),
         activity AS (
@@ -96,7 +80,16 @@ sub activity_ledger_difference {
         SELECT 'total: ledger ' || c.connections || ', pg_stat_activity ' || a.n
         FROM pgpool_stats.capacity c,
              (SELECT count(*) AS n FROM pg_stat_activity WHERE backend_type = 'client backend') a
-        WHERE c.connections <> a.n});
+        WHERE c.connections <> a.n};
+
+# The ledger equals pg_stat_activity, once they agree (polled, at most the
+# test timeout): an exiting backend leaves the ledger before it leaves
+# pg_stat_activity, and on 18 a refused login shows there ('starting') until
+# it has exited.
+sub ledger_matches_activity {
+    my ($node, $label) = @_;
+    poll_until($node, "SELECT NOT EXISTS ($ledger_activity_difference)");
+    is($node->safe_psql('postgres', $ledger_activity_difference), '', "ledger equals pg_stat_activity: $label");
 }
 
 # One row of pgpool_stats.applications as a hash.
