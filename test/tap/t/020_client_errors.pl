@@ -44,8 +44,10 @@ like($q->{refused}{message}, qr/too many connections for application "full"/, 'S
 is($q->{reaped}{class}, 'sqlalchemy.exc.OperationalError', "SQLAlchemy: the reaped session's next query fails");
 is($q->{pre_ping_after_reap}, 42, 'SQLAlchemy: with pool_pre_ping the pool replaces the reaped connection');
 
-# libpq through psql: the message, DETAIL and HINT, and exit status 2.
-my ($rc, $stdout, $stderr) = $node->psql('postgres', 'SELECT 1',
+# libpq through psql: the message, DETAIL and HINT, and exit status 2. The
+# query goes in -c, not on standard input: psql refused at login exits
+# without reading it, and writing to its closed pipe would kill this test.
+my ($rc, $stdout, $stderr) = $node->psql('postgres', undef, extra_params => ['-c', 'SELECT 1'],
     connstr => $node->connstr('postgres') . ' user=app application_name=full');
 is($rc, 2, 'psql: a refused login exits with status 2');
 like($stderr, qr/FATAL:  too many connections for application "full"/, 'psql: the FATAL message');
