@@ -29,10 +29,12 @@ sub hold_slot {
     return $h;
 }
 
-# 1. The wait ends in admission when the holder leaves.
-# Long enough to see the waiter wait on a loaded machine, short enough for
-# it to be admitted before authentication_timeout (5 s).
-my $holder = hold_slot(3);
+# 1. The wait ends in admission when the holder leaves. The holder leaves
+# when the test ends it, a second after the waiter is seen waiting: a
+# holder timed to leave by itself could be gone before a loaded machine
+# has started the waiter (and it must be admitted before the 5 s
+# authentication_timeout).
+my $holder = hold_slot(60);
 my $t0 = time;
 my ($out, $err) = ('', '');
 my $waiter = IPC::Run::start(['psql', '-X', '-At', '-d', $connstr, '-c', 'SELECT 42'],
@@ -40,9 +42,12 @@ my $waiter = IPC::Run::start(['psql', '-X', '-At', '-d', $connstr, '-c', 'SELECT
 wait_until($node,
     q{SELECT admission_waiting = 1 FROM pgpool_stats.applications WHERE application_name = 'queue'},
     'the second login is shown in admission_waiting');
+sleep 1;
+$node->safe_psql('postgres', q{SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+                               WHERE application_name = 'queue' AND query LIKE 'SELECT pg_sleep%'});
 $waiter->finish;
 is($out, "42\n", 'the waiting login is admitted once the slot frees');
-cmp_ok(time - $t0, '>=', 0.5, 'it really waited');
+cmp_ok(time - $t0, '>=', 1, 'it really waited');
 $holder->finish;
 is(ledger_row($node, 'queue')->{admission_waiting}, 0, 'nobody is left waiting');
 
@@ -80,8 +85,8 @@ wait_until($node,
     'the holder is released');
 ledger_matches_activity($node, 'after the waits');
 
-# 4. First come, first served: 20 logins of a budget of 2 arrive 50 ms apart
-# and each holds its session 0.3 s, so slots free one at a time while up to 18
+# 4. First come, first served: 20 logins of a budget of 2 arrive 150 ms apart
+# and each holds its session 0.9 s, so slots free one at a time while up to 18
 # wait. They are admitted in arrival order (no pair out of order; the
 # condition-variable race admitted 72 of 190 pairs out of order), and one
 # that gives up while waiting (client 5) blocks no one behind it.
@@ -89,7 +94,7 @@ $node->safe_psql('postgres',
     q{SELECT pgpool_stats.set_budget('line', 2, admission_timeout => '20 seconds')});
 $node->safe_psql('postgres', q{ALTER SYSTEM SET authentication_timeout = '60s'; SELECT pg_reload_conf()});
 my ($json, $stderr) = run_command(['/usr/bin/python3', "$ENV{PGPOOL_STATS_ROOT}/test/clients/arrival_order.py",
-    $node->host, $node->port, 'line', 20, 0.05, 0.3, 5]);
+    $node->host, $node->port, 'line', 20, 0.15, 0.9, 5]);
 my $r = JSON::PP::decode_json($json);
 is_deeply($r->{gave_up}, [5], 'client 5 gave up while waiting');
 is_deeply($r->{refused}, [], 'nobody was refused');
