@@ -118,6 +118,8 @@ my $holder = IPC::Run::start(
     '<', \$in, '>', \$o, '2>', \$e);
 wait_until($node, qq{SELECT connections = 1 FROM pgpool_stats.applications
                      WHERE application_name = \$n\$$clean\$n\$}, "charged as \"$clean\"");
+# Charged at authentication; pg_stat_activity names the role a moment later.
+wait_until($node, q{SELECT count(*) = 1 FROM pg_stat_activity WHERE usename = 'app'}, 'session up');
 is($node->safe_psql('postgres',
     q{SELECT application_name FROM pg_stat_activity WHERE usename = 'app'}), $clean,
     'the name pg_stat_activity shows');

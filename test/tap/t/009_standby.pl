@@ -90,11 +90,10 @@ $standby->restart;
 ok($standby->wait_for_log(
         qr/the budget table is locked by another session; logins are admitted without budgets until it can be read/,
         $log_offset), 'the restarted standby meets the replayed lock at its first reading and says so');
-$started = time;
 $s = storm($standby, app => 'api', user => 'app', count => 10);
-my $storm_took = time - $started;
 is($s->{admitted}, 10, 'meanwhile its logins are admitted without budgets');
-cmp_ok($storm_took, '<', 5, "at once ($storm_took s for 10 logins), not after a 5 s wait for the first load");
+# A login that waits for the first load says so when it gives up (after 5 s);
+# the log, not this script's clock, shows that none did.
 ok(!$standby->log_contains(qr/budgets not loaded yet/, $log_offset), 'no login waited for the first load');
 is($standby->safe_psql('postgres',
     "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'pgpool_stats' AND wait_event_type = 'Lock'"),

@@ -31,6 +31,10 @@ sub worker_pid {
 
 sub budget_holds {
     my ($label, $cap) = @_;
+    # After a restart the worker loads the budgets first; a login that
+    # waited longer than that load could take would be admitted uncapped.
+    wait_until($node, "SELECT max_connections = $cap FROM pgpool_stats.applications WHERE application_name = 'api'",
+        "$label: the budget of api is loaded");
     my $s = storm($node, app => 'api', user => 'app', count => 40);
     is($s->{admitted}, $cap, "$label: $cap of 40 admitted");
     is_deeply([keys %{ $s->{sqlstates} }], ['53300'], "$label: the others refused with 53300");

@@ -68,11 +68,13 @@ like($err, qr/FATAL:  too many connections for application "closed"/,
 
 # PgBouncer's server connections take their clients' application_name by
 # SET after login, so pg_stat_activity groups them differently from the
-# ledger (which counts what they logged in as): compare the totals.
-is($node->safe_psql('postgres', q{
-    SELECT count(*) FROM pg_stat_activity a
-    WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()}),
-   $node->safe_psql('postgres', q{SELECT connections - 1 FROM pgpool_stats.capacity}),
-   'the ledger counts exactly the server connections PgBouncer keeps open');
+# ledger (which counts what they logged in as): compare the totals, read in
+# one statement once they agree (a refused or exiting backend shows in
+# pg_stat_activity until it has exited).
+my $totals = q{SELECT (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend')
+                      || ' ' || (SELECT connections FROM pgpool_stats.capacity)};
+poll_until($node, "SELECT split_part(t, ' ', 1) = split_part(t, ' ', 2) FROM ($totals) AS r(t)");
+my ($activity, $ledger) = split / /, $node->safe_psql('postgres', $totals);
+is($ledger, $activity, 'the ledger counts exactly the server connections PgBouncer keeps open');
 $node->stop;
 done_testing();

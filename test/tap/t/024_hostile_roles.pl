@@ -147,7 +147,8 @@ poll_until($node, q{SELECT connections = 1 FROM pgpool_stats_moved.applications 
 $node->connect_fails("$base application_name=real user=mallory",
     'renamed schema: the DBA\'s budget is still enforced',
     expected_stderr => qr/too many connections for application "real"/);
-$holder->kill_kill;
+# Its backend, not only psql: a backend in pg_sleep() would hold the slot on.
+$node->safe_psql('postgres', q{SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'real'});
 $holder->finish;
 
 # The extension's own table made malformed (by a superuser): no budgets,
@@ -161,6 +162,9 @@ $node->safe_psql('postgres', q{
 });
 $node->wait_for_log(qr/no budgets are enforced: the extension's table "budget" is malformed: column "max_connections" is of type text, not integer/);
 pass('a malformed table of the extension is said in the log');
+# The worker says so before it drops the budgets it had.
+wait_until($node, q{SELECT NOT EXISTS (SELECT FROM pgpool_stats.applications WHERE max_connections IS NOT NULL)},
+    'no budget is left in force');
 $node->connect_ok("$base application_name=real user=mallory", 'and enforces nothing');
 $node->safe_psql('postgres', 'DROP EXTENSION pgpool_stats CASCADE');
 

@@ -128,6 +128,9 @@ is(scalar(grep { $_->{ok} } @$r), 1, 'ALTER ROLE SET: 1 of 3 sessions of svc adm
 is(scalar(grep { ($_->{error} // '') =~ /too many connections for application "app1"/ } @$r),
     2, 'the other 2 refused at login under app1');
 is(ledger_of('app1'), 1, 'app1 holds 1');
+# A refused backend shows in pg_stat_activity until it has exited.
+wait_until($node, q{SELECT count(*) = 1 FROM pg_stat_activity WHERE usename = 'svc'},
+    'the refused logins of svc have exited');
 is($node->safe_psql('postgres', q{SELECT application_name FROM pg_stat_activity WHERE usename = 'svc'}),
     'app1', 'pg_stat_activity shows app1');
 ledger_matches_activity($node, 'ALTER ROLE SET');
