@@ -19,9 +19,14 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from pgpool_stats_follow.psycopg_follower import FollowingConnectionPool  # noqa: E402
 
 
-def settle(pool, seconds=1.0):
-    # Openings run in psycopg_pool's worker threads: give them the time.
-    time.sleep(seconds)
+def settle(pool, deadline=10.0, after=0.5):
+    # Openings run in psycopg_pool's worker threads: wait until the pool has
+    # its min_size (a loaded machine may take long), then a little longer so
+    # that surplus openings, had there been any, are counted too.
+    give_up = time.monotonic() + deadline
+    while pool.get_stats()["pool_size"] < pool.min_size and time.monotonic() < give_up:
+        time.sleep(0.05)
+    time.sleep(after)
     return pool.get_stats()["pool_size"]
 
 

@@ -23,7 +23,9 @@ sub hold {
             '--count', $count, '--hold', 300], '>', \my $out, '2>', \my $err);
 }
 # "hist" under study; two fillers so that the 1024-row ring wraps within the
-# test (3 rows per 100ms: about 34 s).
+# test (3 rows per 100ms: about 34 s). They log in well inside a minute, so
+# that their first minute has ticks before them (checked below).
+poll_until($node, 'SELECT extract(second FROM clock_timestamp()) BETWEEN 5 AND 45');
 my @holders = (hold('hist', 3), hold('filler1', 1), hold('filler2', 1));
 wait_until($node, q{SELECT sum(connections) = 5 FROM pgpool_stats.applications
                     WHERE application_name IN ('hist', 'filler1', 'filler2')},
@@ -44,7 +46,8 @@ my ($rows, $seconds) = split /\|/, $node->safe_psql('postgres', qq{
     WHERE application_name = 'hist' AND resolution = 'sample'
       AND sample_time > '$t0' AND sample_time <= '$t1'});
 my $expected = $seconds / 0.1;
-cmp_ok($rows, '>=', 0.8 * $expected, "about 10 samples per second: $rows rows in $seconds s");
+# The worker skips the ticks it is late for: a loaded machine loses some.
+cmp_ok($rows, '>=', 0.6 * $expected, "about 10 samples per second: $rows rows in $seconds s");
 cmp_ok($rows, '<=', 1.1 * $expected + 1, 'and not more');
 is($node->safe_psql('postgres', qq{
     SELECT min(connections) || '/' || max(connections) FROM pgpool_stats.history
@@ -62,9 +65,9 @@ ok(poll_until($node, q{SELECT count(*) > 0 FROM pgpool_stats.history_minutes
                                          WHERE application_name = 'hist' AND connections_min = 3}),
     'a whole minute with 3 sessions was rolled up');
 is($node->safe_psql('postgres', q{
-    SELECT connections_min || '/' || connections_mean || '/' || connections_max || '/' || (samples > 500)
+    SELECT connections_min || '/' || connections_mean || '/' || connections_max || '/' || (samples > 400)
     FROM pgpool_stats.history_minutes WHERE application_name = 'hist' AND connections_min = 3 LIMIT 1}),
-    '3/3/3/true', 'min / mean / max of a steady minute, from about 600 samples');
+    '3/3/3/true', 'min / mean / max of a steady minute, from about 600 samples (over 400)');
 is($node->safe_psql('postgres', q{
     SELECT connections_min = 0 AND connections_max = 3 AND connections_mean > 0 AND connections_mean < 3
     FROM pgpool_stats.history_minutes WHERE application_name = 'hist' ORDER BY minute LIMIT 1}),

@@ -86,7 +86,7 @@ cmp_ok($r->{max_connections}, '>=', 2, 'bigpool: ... and not under the 2 really 
 apply_and_rerun('bigpool', $r, 2, 0.5);
 
 # A client that logs in for every query.
-workload('churn', 'churny', '--rate', 20, '--seconds', 7);
+workload('churn', 'churny', '--rate', 50, '--seconds', 7);
 $r = recommendation('churny');
 ok($r->{finding}{churning}, "churny: churning ($r->{findings})");
 apply_and_rerun('churny', $r, 1, 0.05);

@@ -21,7 +21,7 @@ $node->safe_psql('postgres', q{
 
 my ($out, $err) = run_command(['/usr/bin/python3', "$root/test/clients/client_errors.py",
     '--host', $node->host, '--port', $node->port, '--user', 'app', '--app', 'full',
-    '--reaped-app', 'leaky', '--idle', 2.5]);
+    '--reaped-app', 'leaky', '--idle', 4]);
 my $seen = eval { decode_json($out) } or die "client_errors.py failed: $err $out";
 note(explain $seen);
 

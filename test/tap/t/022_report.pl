@@ -71,7 +71,7 @@ release_sessions($node, $fillers, 'app');
 # of two sessions, and two sessions the reaper ends after 1 s idle in a
 # transaction.
 @load = (
-    workload('churn', 'signup', '--rate', 20, '--seconds', 4),
+    workload('churn', 'signup', '--rate', 50, '--seconds', 4),
     workload('pool', 'reports', '--max-size', 5, '--busy', 5, '--query-seconds', 0.5,
         '--seconds', 3),
     workload('leak', 'batch<&>', '--connections', 2, '--seconds', 5),

@@ -66,7 +66,7 @@ for my $wave (1 .. 6) {
     my ($out, $err) = ('', '');
     push @waves, [IPC::Run::start(['/usr/bin/python3', "$root/test/clients/storm.py",
         '--host', $node->host, '--port', $node->port, '--user', 'app', '--app', 'api',
-        '--count', 10], '>', \$out, '2>', \$err), \$out];
+        '--count', 10, '--timeout', 600], '>', \$out, '2>', \$err), \$out];
     poll_until($node, q{SELECT admission_waiting + rejected >= } . 10 * $wave
         . q{ FROM pgpool_stats.applications WHERE application_name = 'api'})
         or diag("wave $wave: not every login reached admission");
