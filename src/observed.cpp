@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "gucs.hpp"
 #include "shared_memory.hpp"
 #include "shell.hpp"
 
@@ -104,9 +105,19 @@ HistoryCopy copy_history_unlocked() {
     return c;
 }
 
+void uncount_refusals_in_samples(HistoryCopy* c) {
+    if (c->n_samples == 0 || c->n_minutes == 0) return;
+    const int32 entries = guc_max_applications + 1;
+    int32* scratch = static_cast<int32*>(palloc(sizeof(int32) * entries));
+    core::uncount_refusals_in_samples(c->minutes, c->n_minutes, c->samples, c->n_samples,
+                                      c->samples_from, USECS_PER_MINUTE, scratch, entries);
+    pfree(scratch);
+}
+
 Observed observe(int64 window_us) {
     Observed o;
     o.history = copy_history();
+    uncount_refusals_in_samples(&o.history);
     o.live = live_applications();
     o.names = history_names(o.live.ledger);
     o.now = GetCurrentTimestamp();

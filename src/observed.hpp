@@ -78,6 +78,10 @@ LedgerCopy copy_ledger();
 LiveApplications live_applications();
 HistoryNames history_names(const LedgerCopy& ledger);
 HistoryCopy copy_history();
+// For a reader that shows the minute row the fine samples begin in beside
+// them: that row keeps only the refusals before the first sample, so none
+// is counted twice (core::uncount_refusals_in_samples).
+void uncount_refusals_in_samples(HistoryCopy* history);
 // The same without the history lock, for the postmaster at exit, when no
 // other process is left (the postmaster cannot take LWLocks).
 HistoryCopy copy_history_unlocked();

@@ -151,6 +151,7 @@ Datum history_rows(FunctionCallInfo fcinfo, HistoryColumns columns) {
     ReturnSetInfo* rsinfo = begin_rows(fcinfo, would_reject ? 11 : 10);
 
     HistoryCopy h = copy_history();
+    uncount_refusals_in_samples(&h);
     LedgerCopy copy = copy_ledger();
     HistoryNames names = history_names(copy);
 
@@ -174,7 +175,8 @@ Datum history_rows(FunctionCallInfo fcinfo, HistoryColumns columns) {
         const core::HistoryMinute& r = h.minutes[k];
         const char* name = names.name_of(r.entry, r.incarnation);
         // The minute the fine samples begin in is shown too: its first part
-        // is covered by nothing else.
+        // is covered by nothing else (its refusals are only those before
+        // the first sample).
         if (name == nullptr || r.minute < h.minutes_from || r.minute >= h.samples_from) continue;
         emit(r.minute, name, r.max, r.rejected, r.would_reject, "minute");
     }

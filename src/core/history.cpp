@@ -113,6 +113,38 @@ int32_t* History::hour_listed() noexcept {
                                       align8(sizeof(HourAccumulator) * entries_));
 }
 
+void uncount_refusals_in_samples(HistoryMinute* minutes, int32_t n_minutes,
+                                 const HistorySample* samples, int32_t n_samples, int64_t from,
+                                 int64_t ticks_per_minute, int32_t* row_of_entry,
+                                 int32_t entries) noexcept {
+    for (int32_t e = 0; e < entries; ++e) row_of_entry[e] = -1;
+    // The minute `from` falls in (floor, also for times before the epoch).
+    int64_t minute = from / ticks_per_minute;
+    if (minute * ticks_per_minute > from) --minute;
+    const int64_t start = minute * ticks_per_minute;
+    const int64_t end = start + ticks_per_minute;
+    if (start == from) return;  // no minute row straddles `from`
+    bool any = false;
+    for (int32_t r = 0; r < n_minutes; ++r)
+        if (minutes[r].minute == start && minutes[r].entry >= 0 && minutes[r].entry < entries) {
+            row_of_entry[minutes[r].entry] = r;
+            any = true;
+        }
+    if (!any) return;
+    for (int32_t k = 0; k < n_samples; ++k) {
+        const HistorySample& x = samples[k];
+        if (x.sample_time < from) continue;
+        if (x.sample_time >= end) break;
+        if (x.entry < 0 || x.entry >= entries) continue;
+        const int32_t r = row_of_entry[x.entry];
+        if (r < 0 || minutes[r].incarnation != x.incarnation) continue;
+        // Never below zero: a sample the minute did not sum (after a clock
+        // stepped back) takes at most what the row has.
+        minutes[r].rejected -= std::min(minutes[r].rejected, x.rejected);
+        minutes[r].would_reject -= std::min(minutes[r].would_reject, x.would_reject);
+    }
+}
+
 History* History::create(void* memory, Rows rows, int32_t entries,
                          int64_t ticks_per_minute) noexcept {
     std::memset(memory, 0, bytes_needed(rows, entries));

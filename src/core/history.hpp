@@ -93,6 +93,19 @@ static_assert(std::is_trivially_copyable_v<HistorySample> &&
 int32_t fill_ticks(const HistoryMinute& minute, int g, int32_t* out, int64_t max) noexcept;
 int32_t fill_ticks(const HistoryHour& hour, int g, int32_t* out, int64_t max) noexcept;
 
+// A reader that shows the minute row the fine samples begin in beside those
+// samples (its first part is covered by nothing else) would count twice the
+// refusals of that minute from the first sample on. This takes them out of
+// the minute rows of that minute (the refusals of each row's own entry and
+// incarnation in samples [from, the minute's end)), in a copy of the rings.
+// Gauges stay the minute's own: a maximum over the whole minute is still
+// its maximum. minutes and samples are oldest first; row_of_entry is scratch
+// for `entries` values.
+void uncount_refusals_in_samples(HistoryMinute* minutes, int32_t n_minutes,
+                                 const HistorySample* samples, int32_t n_samples, int64_t from,
+                                 int64_t ticks_per_minute, int32_t* row_of_entry,
+                                 int32_t entries) noexcept;
+
 class History {
 public:
     struct Rows {  // the size of each ring

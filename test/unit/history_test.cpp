@@ -257,3 +257,45 @@ TEST(History, AnHourKeepsNoMoreTicksAtItsP95ThanItsSumAllows) {
     EXPECT_EQ(high, 4);
     EXPECT_EQ(sum, 200);
 }
+
+// The minute row the fine samples begin in, shown beside them, keeps only
+// the refusals before the first sample (TAP 031 summed 21 for 15 refusals
+// that straddled a minute).
+TEST(History, RefusalsInTheFineSamplesAreUncountedFromTheMinuteTheyBeginIn) {
+    TestHistory h(5, 8, 3);
+    // Minute 0: entry 1 refused at t = 10, 40, 50 and 55; entry 2 at 50 as
+    // an older incarnation, then again as a new one at 55.
+    const int64_t times[] = {10, 40, 50, 55};
+    for (int64_t t : times) {
+        HistorySample rows[2] = {row(1, 0, 0, 1), row(2, 0, 0, 1, t < 55 ? 1 : 2)};
+        h->record(t, rows, t >= 50 ? 2 : 1);
+    }
+    HistorySample later = row(1, 0, 0, 2);
+    h->record(61, &later, 1);  // minute 1 begins: minute 0 is rolled up
+    std::vector<HistorySample> samples(5);
+    std::vector<HistoryMinute> minutes(8);
+    const int32_t n_samples = h->copy_samples(samples.data(), 5);
+    const int32_t n_minutes = h->copy_minutes(minutes.data(), 8);
+    ASSERT_EQ(n_samples, 5);  // 50 and 55 (two rows each), 61: the ring dropped 10 and 40
+    ASSERT_EQ(n_minutes, 2);
+    const int64_t from = samples[0].sample_time;
+    ASSERT_EQ(from, 50);
+    EXPECT_EQ(minutes[0].rejected, 4);  // entry 1: all four of the minute
+
+    std::vector<int32_t> scratch(3, 7);
+    uncount_refusals_in_samples(minutes.data(), n_minutes, samples.data(), n_samples, from, kMinute,
+                                scratch.data(), 3);
+    EXPECT_EQ(minutes[0].entry, 1);
+    EXPECT_EQ(minutes[0].rejected, 2) << "entry 1: 10 and 40 only; 50 and 55 are in the samples";
+    EXPECT_EQ(minutes[1].entry, 2);
+    EXPECT_EQ(minutes[1].incarnation, 2u);
+    EXPECT_EQ(minutes[1].rejected, 0) << "the new incarnation's refusal at 55 is in the samples";
+    EXPECT_EQ(minutes[0].max[kConnections], 0) << "gauges are the minute's own";
+
+    // Samples beginning on a minute's first instant: no row straddles them.
+    std::vector<HistoryMinute> again(8);
+    h->copy_minutes(again.data(), 8);
+    uncount_refusals_in_samples(again.data(), n_minutes, samples.data(), n_samples, 0, kMinute,
+                                scratch.data(), 3);
+    EXPECT_EQ(again[0].rejected, 4);
+}

@@ -86,6 +86,23 @@ is($lag, 't', 'and keeps the newest');
 cmp_ok($node->safe_psql('postgres', q{SELECT count(*) FROM pgpool_stats.history WHERE resolution = 'minute'}),
     '>', 0, 'what the fine ring lost is covered by minute rows');
 
+# The minute the fine samples begin in is shown as a minute row too (its
+# first part is covered by nothing else): refusals in it after the first
+# sample are in the samples, and must not be counted again in that row.
+# The refusals come late in a minute; once it is rolled up, the fine ring
+# (about 34 s here) still begins inside it.
+$node->safe_psql('postgres', q{SELECT pgpool_stats.set_budget('straddle', 0)});
+poll_until($node, 'SELECT extract(second FROM clock_timestamp()) BETWEEN 30 AND 50');
+storm($node, app => 'straddle', user => 'app', count => 3);
+wait_until($node, q{SELECT count(*) > 0 FROM pgpool_stats.history_minutes WHERE application_name = 'straddle'},
+    'the minute of the refusals is rolled up');
+is($node->safe_psql('postgres', q{
+    SELECT sum(rejected) FROM pgpool_stats.history WHERE application_name = 'straddle'}), '3',
+    'summed over the view, each refusal counts once');
+diag($node->safe_psql('postgres', q{
+    SELECT string_agg(resolution || ' ' || sample_time || ' ' || rejected, ', ' ORDER BY sample_time)
+    FROM pgpool_stats.history WHERE application_name = 'straddle'}));
+
 # reset() erases the history of one application.
 $node->safe_psql('postgres', q{SELECT pgpool_stats.reset('capped')});
 is($node->safe_psql('postgres', q{
